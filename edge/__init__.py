@@ -1,0 +1,1 @@
+"""pawlite edge stage."""

@@ -1,0 +1,1 @@
+"""pawlite export stage."""

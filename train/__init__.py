@@ -1,0 +1,1 @@
+"""pawlite train stage."""
