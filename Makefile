@@ -1,0 +1,62 @@
+# pawlite: `make train export` reproduces the study and ships a TFLite model; `make test` checks it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+DATA_URL ?= https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip
+BASE_WEIGHTS ?= imagenet
+ARTIFACTS ?= artifacts
+EPOCHS ?= 20
+SEED ?= 1337
+MODELS ?= 1,2,3,4
+QUANTIZATION ?= int8
+PYTEST_ARGS ?=
+
+export PAWLITE_DATA_URL := $(DATA_URL)
+export PAWLITE_BASE_WEIGHTS := $(BASE_WEIGHTS)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+STAMP := $(VENV)/.stamp-install
+
+.PHONY: install train export parity test test-all lint clean help
+
+help:
+	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
+	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/"
+	@echo "make export    convert model4 to $(QUANTIZATION) TFLite and run the parity check"
+	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
+	@echo "make test-all  also the slow tests"
+	@echo "make lint      ruff"
+	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED MODELS QUANTIZATION"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[train,dev]'
+	@touch $@
+
+train: $(STAMP)
+	$(PY) -m train --data-url '$(DATA_URL)' --base-weights '$(BASE_WEIGHTS)' --out '$(ARTIFACTS)' \
+		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)'
+
+export: $(STAMP)
+	$(PY) -m export --artifacts '$(ARTIFACTS)' --quantization $(QUANTIZATION)
+
+parity: $(STAMP)
+	$(PY) -m export parity --artifacts '$(ARTIFACTS)'
+
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check train export edge tests
+
+clean:
+	rm -rf '$(ARTIFACTS)' build dist *.egg-info .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

@@ -1,0 +1,78 @@
+"""Shared fixtures: a private Keras cache, generated images, and the real data when present."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Keras reads KERAS_HOME at import: point it away from the user's cache before any test runs.
+os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="pawlite-keras-")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SHARED_ZIP = SHARED / "data" / "cats_and_dogs_filtered.zip"
+SHARED_WEIGHTS = SHARED / "models" / "mobilenet_v2_1.0_160_no_top.h5"
+OFFICIAL_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+
+
+def _usable_url(url: str) -> str | None:
+    """Why `url` cannot be used right now, or None when it can."""
+    if url.startswith("file://"):
+        return None if Path(url[len("file://") :]).is_file() else f"{url} does not exist"
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=3).close()
+    except OSError as exc:
+        return f"{url} is unreachable ({exc})"
+    return None
+
+
+def real_data_source() -> tuple[str | None, str]:
+    """(data URL, reason) from PAWLITE_DATA_URL, else ../shared; URL None when unusable."""
+    url = os.environ.get("PAWLITE_DATA_URL") or (
+        f"file://{SHARED_ZIP}" if SHARED_ZIP.is_file() else OFFICIAL_URL
+    )
+    reason = _usable_url(url)
+    return (None, reason) if reason else (url, "")
+
+
+def real_base_weights() -> str | None:
+    weights = os.environ.get("PAWLITE_BASE_WEIGHTS") or (
+        str(SHARED_WEIGHTS) if SHARED_WEIGHTS.is_file() else "imagenet"
+    )
+    if weights == "imagenet":
+        return None if _usable_url(
+            "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+        ) else weights
+    return weights if Path(weights).is_file() else None
+
+
+@pytest.fixture(scope="session")
+def real_data_url() -> str:
+    url, reason = real_data_source()
+    if url is None:
+        pytest.skip(f"real dataset not available: {reason}; set DATA_URL=file://... to run")
+    return url
+
+
+@pytest.fixture(scope="session")
+def real_split(real_data_url, tmp_path_factory):
+    """The real dataset fetched through the product's own download path, and its split."""
+    from train.config import TrainConfig
+    from train.prepare import prepare
+
+    out = tmp_path_factory.mktemp("real-artifacts")
+    return prepare(TrainConfig(data_url=real_data_url, out=out))
+
+
+@pytest.fixture(scope="session")
+def base_weights_path() -> str:
+    weights = real_base_weights()
+    if weights is None:
+        pytest.skip("MobileNetV2 weights not available; set BASE_WEIGHTS=/path/to/weights.h5")
+    return weights

@@ -1,0 +1,68 @@
+"""`python -m train`: reproduce the study. A thin layer: build a TrainConfig, call the API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from train.config import DEFAULT_SEED, OFFICIAL_DATA_URL, TrainConfig
+from train.errors import PawliteError
+
+app = typer.Typer(add_completion=False, help=__doc__)
+
+
+def parse_models(text: str) -> tuple[int, ...]:
+    try:
+        models = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: give model numbers like 1,2,3,4") from None
+    if not models or any(m not in (1, 2, 3, 4) for m in models):
+        raise typer.BadParameter(f"{text!r}: models are numbered 1 to 4")
+    return models
+
+
+@app.command()
+def main(
+    models: str = typer.Option("1,2,3,4", help="Which of the study's models to train."),
+    epochs: int = typer.Option(20, min=1, help="Epochs per model (the study uses 20)."),
+    seed: int = typer.Option(DEFAULT_SEED, help="Seed for the split, shuffling and augmentation."),
+    base_weights: str = typer.Option(
+        "imagenet", help="MobileNetV2 weights for model4: 'imagenet' (download) or a .h5 path."
+    ),
+    data_url: str = typer.Option(OFFICIAL_DATA_URL, help="Dataset zip URL (file:// works)."),
+    data_dir: Path = typer.Option(None, help="An extracted dataset folder instead of --data-url."),
+    out: Path = typer.Option(Path("artifacts"), help="Where models, plots and reports go."),
+    skip_bad: bool = typer.Option(False, help="Train without unreadable files (recorded)."),
+    prepare_only: bool = typer.Option(False, help="Fetch, scan and write split.json only."),
+) -> None:
+    """Reproduce the four-model cats-vs-dogs study and write its report under --out."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    config = TrainConfig(
+        data_url=data_url,
+        data_dir=data_dir,
+        base_weights=base_weights,
+        out=out,
+        epochs=epochs,
+        seed=seed,
+        models=parse_models(models),
+        skip_bad=skip_bad,
+    )
+    try:
+        run(config, prepare_only=prepare_only)
+    except PawliteError as exc:
+        typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+
+
+def run(config: TrainConfig, prepare_only: bool = False) -> None:
+    from train.prepare import prepare
+
+    split = prepare(config)
+    if prepare_only:
+        return
+    from train.study import run_study
+
+    run_study(config, split)
