@@ -74,7 +74,9 @@ class Split:
         try:
             raw = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
-            raise PawliteError(f"{path} is not valid JSON ({exc}). Delete it and rerun training.") from None
+            raise PawliteError(
+                f"{path} is not valid JSON ({exc}). Delete it and rerun training."
+            ) from None
         if raw.get("format") != FORMAT:
             raise PawliteError(f"{path} is not a pawlite split manifest ({FORMAT}).")
         return cls(
