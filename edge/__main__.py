@@ -1,0 +1,5 @@
+"""`python -m edge` is `edge-classify`."""
+
+from edge.cli import main
+
+main()

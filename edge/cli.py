@@ -1,0 +1,138 @@
+"""`edge-classify`: parse options into a ClassifyConfig, call `edge.runner.run`, map errors to
+exit codes. No work happens here."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edge.config import ClassifyConfig
+from edge.errors import EdgeError, ModelLoadError
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+
+
+@app.command(epilog=(
+    "Exit status: 0 every file classified; 1 some files could not be classified "
+    "(see their error rows); 2 usage error; 3 the model or the TFLite runtime cannot be "
+    "loaded; 130 interrupted with Ctrl-C before the end (continue with --resume)."
+))
+def classify(
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="PATH", help="Image files and folders, in any mix.", show_default=False)],
+    model: Annotated[Path | None, typer.Option(
+        help="A .tflite model (default: the bundled cats-vs-dogs int8 model).")] = None,
+    labels: Annotated[Path | None, typer.Option(
+        help="Class names, one per line; only for models without pawlite metadata.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write rows to FILE (.csv, .jsonl, .json) or '-' for stdout. "
+        "Default: a table on a terminal, CSV when piped.")] = None,
+    format: Annotated[str | None, typer.Option(
+        "--format", help="csv, jsonl or json (default: from the --output extension).")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="Classes listed per row.")] = 1,
+    threshold: Annotated[float | None, typer.Option(
+        help="Below this confidence the label is 'uncertain' (the top class is kept).")] = None,
+    sort_into: Annotated[Path | None, typer.Option(
+        "--sort-into", help="Put each image into DIR/<label>/ (never overwrites).")] = None,
+    mode: Annotated[str, typer.Option(help="How --sort-into places files: copy, move or link.")
+                    ] = "copy",
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="With --sort-into: print what would happen, touch nothing.")] = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted run from its --output file.")] = False,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Keep running and classify new images as they appear, until Ctrl-C.")
+                     ] = False,
+    interval: Annotated[float, typer.Option(
+        help="With --watch: seconds between looks at the folders.")] = 1.0,
+    threads: Annotated[int | None, typer.Option(
+        help="CPU threads to use: N decoders and N/2 for the interpreter "
+        "(default: all cores).")] = None,
+    batch: Annotated[int, typer.Option(help="Images per interpreter call.")] = 8,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar and no summary.")] = False,
+    recursive: Annotated[bool, typer.Option(
+        "--recursive/--no-recursive", help="Look into subfolders.")] = True,
+    exif_rotate: Annotated[bool, typer.Option(
+        "--exif-rotate/--no-exif-rotate", help="Turn photos upright by their EXIF orientation.")
+                           ] = True,
+) -> None:
+    """Classify images with a TFLite model, fast and without TensorFlow."""
+    config = ClassifyConfig(
+        paths=tuple(paths), model=model, labels=labels, output=output, format=format,
+        top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
+        resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
+        quiet=quiet, recursive=recursive, exif_rotate=exif_rotate,
+    )
+    raise typer.Exit(execute(config))
+
+
+def execute(config: ClassifyConfig) -> int:
+    """Run with Ctrl-C handling and error reporting; returns the exit status."""
+    from edge.runner import run
+
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # file names that are not valid UTF-8
+            stream.reconfigure(errors="backslashreplace")
+    stop = threading.Event()
+    restore = _install_sigint(stop, config.quiet)
+    try:
+        summary = run(config, stop=stop)
+    except ValueError as e:
+        _error(f"{e}\nTry 'edge-classify --help' for help.")
+        return EXIT_USAGE
+    except ModelLoadError as e:
+        _error(str(e))
+        return EXIT_MODEL
+    except EdgeError as e:
+        _error(str(e))
+        return EXIT_FAILURES
+    except OSError as e:
+        _error(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
+        return EXIT_FAILURES
+    except KeyboardInterrupt:
+        _error("aborted; the rows written so far are complete (continue with --resume)")
+        return EXIT_INTERRUPTED
+    finally:
+        restore()
+    if not config.quiet:
+        for line in summary.lines():
+            sys.stderr.write(line + "\n")
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILURES if summary.failed else EXIT_OK
+
+
+def _install_sigint(stop: threading.Event, quiet: bool):
+    """First Ctrl-C: finish the rows in progress and stop; second: abort at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        if not quiet:
+            sys.stderr.write("\nstopping after the rows in progress (Ctrl-C again to abort)\n")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+
+
+def main() -> None:
+    """Console entry point (`edge-classify`)."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    app()

@@ -1,0 +1,221 @@
+"""The one pixel pipeline: file -> upright RGB uint8 array at the model's input size.
+
+Both `edge-classify` and export's parity check call `load_image`, so the parity report
+measures exactly what runs on the device. Pixels follow the training pipeline: libjpeg ISLOW
+decode (Pillow's default, TF's INTEGER_ACCURATE) and TF's half-pixel bilinear resize without
+antialiasing, ported to numpy ("tf-bilinear").
+
+Conversions to RGB, the same every time:
+- grayscale, palette, CMYK, YCbCr, LAB, HSV: Pillow's conversion to RGB;
+- 16-bit and 32-bit integer grayscale: the top 8 bits (`>> 8`, as tf.image.convert_image_dtype);
+- alpha (RGBA, LA, PA, palette transparency): composited on white, which is what an image
+  viewer shows; the colour under fully transparent pixels is arbitrary and never used.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from edge.errors import (
+    CorruptImageError,
+    EmptyFileError,
+    ImageError,
+    ImageTooLargeError,
+    NotAnImageError,
+    TruncatedImageError,
+    UnreadableFileError,
+)
+
+RESIZE_METHODS = ("tf-bilinear", "pillow-bilinear")
+# Pillow's own warning limit: larger files are treated as decompression bombs.
+DEFAULT_MAX_PIXELS = 89_478_485
+# JPEG draft (reduced DCT decode) only when the photo is this many times the target in both
+# dimensions: normal photos decode exactly like TF, 12-megapixel ones decode at 1/8 size.
+DRAFT_FACTOR = 4
+
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_EXIF_ORIENTATION = 0x0112
+
+
+def load_image(
+    path: str | os.PathLike,
+    size: tuple[int, int] = (160, 160),
+    resize: str = "tf-bilinear",
+    exif_rotate: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> np.ndarray:
+    """Decode `path` by content and return a uint8 array of shape (height, width, 3).
+
+    `size` is (height, width) like `tf.image.resize`. Raises an `ImageError` subclass whose
+    `kind` says what went wrong ("empty", "not-an-image", "truncated", "too-large", ...).
+    """
+    if resize not in RESIZE_METHODS:
+        raise ValueError(f"resize must be one of {RESIZE_METHODS}, not {resize!r}")
+    height, width = size
+    try:
+        with _open_regular_file(path) as f:
+            image = _open_upright_rgb(f, (height, width), exif_rotate, max_pixels)
+    except OSError as e:
+        raise _os_error(e) from None
+    if resize == "pillow-bilinear":
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+        return np.asarray(image, dtype=np.uint8)
+    return resize_bilinear_tf(np.asarray(image, dtype=np.uint8), (height, width))
+
+
+def _open_regular_file(path: str | os.PathLike):
+    """Open for reading without ever blocking: a FIFO or device named x.jpg is an error row."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFileError("not a regular file (a pipe, socket or device)", "not-a-file")
+        if st.st_size == 0:
+            raise EmptyFileError("the file is empty (0 bytes)")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_upright_rgb(f, size: tuple[int, int], exif_rotate: bool, max_pixels: int | None):
+    try:
+        image = Image.open(f)
+    except UnidentifiedImageError:
+        raise NotAnImageError("not an image file Pillow can read") from None
+    except Image.DecompressionBombError as e:
+        raise ImageTooLargeError(f"a decompression bomb? {e}") from None
+    except (SyntaxError, ValueError, EOFError) as e:
+        raise CorruptImageError(f"corrupt image header: {e}") from None
+    pixels = image.width * image.height
+    if max_pixels is not None and pixels > max_pixels:
+        raise ImageTooLargeError(
+            f"{image.width}x{image.height} = {pixels} pixels is over the limit of {max_pixels}"
+            " (a decompression bomb, or a photo too large for this device)"
+        )
+    orientation = _orientation(image) if exif_rotate else 1
+    if image.format == "JPEG":
+        _maybe_draft(image, size, transposed=orientation >= 5)
+    try:
+        image.load()
+    except (SyntaxError, ValueError, EOFError, IndexError, KeyError) as e:
+        raise CorruptImageError(f"cannot decode: {e}") from None
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        image = image.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
+    return to_rgb(image)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # a broken EXIF block should not make a readable photo fail
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _maybe_draft(image: Image.Image, size: tuple[int, int], transposed: bool) -> None:
+    height, width = size
+    if transposed:
+        height, width = width, height
+    if image.width >= DRAFT_FACTOR * width and image.height >= DRAFT_FACTOR * height:
+        image.draft(None, (2 * width, 2 * height))
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to RGB by the rules in the module docstring."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode == "P" and "transparency" in image.info:
+        image, mode = image.convert("RGBA"), "RGBA"
+    elif mode == "P":
+        return image.convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode.startswith("I;16") or mode == "I":
+        values = np.asarray(image).astype(np.int64)
+        gray = np.clip(values >> 8, 0, 255).astype(np.uint8)
+        return Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2), "RGB")
+    if mode == "F":
+        gray = np.clip(np.rint(np.asarray(image)), 0, 255).astype(np.uint8)
+        return Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2), "RGB")
+    return image.convert("RGB")
+
+
+def resize_bilinear_tf(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """numpy port of `tf.image.resize(x, size, "bilinear", antialias=False)`, rounded to uint8.
+
+    Half-pixel centers as TF: source = (dst + 0.5) * in/out - 0.5, neighbours clamped to the
+    image, arithmetic in float32 in TF's order (columns, then rows).
+    """
+    out_h, out_w = size
+    in_h, in_w = pixels.shape[:2]
+    if (in_h, in_w) == (out_h, out_w):
+        return np.ascontiguousarray(pixels, dtype=np.uint8)
+    y0, y1, ly = _interpolation(in_h, out_h)
+    x0, x1, lx = _interpolation(in_w, out_w)
+    # Rows of (width * 3) values, so every numpy loop below runs over long contiguous rows.
+    flat = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(in_h, in_w * 3)
+    channel = np.arange(3)
+    c0 = (x0[:, None] * 3 + channel).ravel()
+    c1 = (x1[:, None] * 3 + channel).ravel()
+    lx = np.repeat(lx, 3)
+    rows0 = flat[y0]
+    rows1 = flat[y1]
+    top = _lerp(rows0.take(c0, axis=1), rows0.take(c1, axis=1), lx)
+    bottom = _lerp(rows1.take(c0, axis=1), rows1.take(c1, axis=1), lx)
+    out = _lerp(top, bottom, ly[:, None])
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8).reshape(out_h, out_w, 3)
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """a + (b - a) * weight in float32, in place to spare allocations (and page faults)."""
+    a = a.astype(np.float32, copy=False)
+    diff = np.subtract(b, a, dtype=np.float32)
+    diff *= weight
+    diff += a
+    return diff
+
+def _interpolation(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    scale = np.float32(in_size / out_size)
+    source = (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    floor = np.floor(source)
+    lower = np.maximum(floor, 0).astype(np.int64)
+    upper = np.minimum(np.ceil(source), in_size - 1).astype(np.int64)
+    return lower, upper, (source - floor).astype(np.float32)
+
+
+def _os_error(e: OSError) -> ImageError:
+    if e.errno is None:  # Pillow's decoders raise OSError without an errno
+        message = str(e)
+        if "truncat" in message.lower() or "broken data stream" in message:
+            return TruncatedImageError(f"truncated image data ({message})")
+        return CorruptImageError(f"cannot decode the image ({message})")
+    if e.errno == errno.ELOOP:
+        return UnreadableFileError("symlink loop: the link points back to itself", "symlink-loop")
+    if isinstance(e, FileNotFoundError):
+        return UnreadableFileError("file not found (deleted, or a broken symlink)", "not-found")
+    if isinstance(e, IsADirectoryError):
+        return UnreadableFileError("is a directory, not a file", "not-a-file")
+    if isinstance(e, PermissionError):
+        return UnreadableFileError("permission denied", "unreadable")
+    return UnreadableFileError(f"cannot read the file: {e.strerror or e}", "unreadable")
+

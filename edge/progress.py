@@ -1,0 +1,105 @@
+"""Run summary and the terminal progress line (rate and ETA), kept apart from the work loop."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from edge.classifier import Result
+
+
+@dataclass
+class Summary:
+    """Counts for the final report and the exit status."""
+
+    classified: int = 0
+    failed: int = 0
+    skipped: int = 0
+    already_done: int = 0
+    sorted: int = 0
+    interrupted: bool = False
+    labels: Counter = field(default_factory=Counter)
+    failures: Counter = field(default_factory=Counter)
+    started: float = field(default_factory=time.perf_counter)
+    elapsed: float = 0.0
+
+    def add(self, result: Result) -> None:
+        if result.ok:
+            self.classified += 1
+            self.labels[result.label] += 1
+        else:
+            self.failed += 1
+            self.failures[result.error_kind] += 1
+
+    @property
+    def done(self) -> int:
+        return self.classified + self.failed
+
+    def finish(self) -> None:
+        self.elapsed = time.perf_counter() - self.started
+
+    @property
+    def images_per_second(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        labels = ", ".join(f"{name} {n}" for name, n in sorted(self.labels.items()))
+        lines = [f"classified {self.classified} images in {self.elapsed:.1f} s "
+                 f"({self.images_per_second:.1f} images/s)" + (f": {labels}" if labels else "")]
+        if self.failed:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.failures.items()))
+            lines.append(f"failed {self.failed}: {kinds}")
+        if self.skipped:
+            lines.append(f"skipped {self.skipped} non-image files")
+        if self.already_done:
+            lines.append(f"resumed: {self.already_done} files were already done")
+        if self.sorted:
+            lines.append(f"sorted {self.sorted} files")
+        if self.interrupted:
+            lines.append("interrupted: run again with --resume to finish")
+        return lines
+
+
+class Progress:
+    """One self-overwriting stderr line, at most 10 times a second; silent when disabled."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.total: int | None = None
+        self._last = 0.0
+        self._shown = False
+        self._lock = threading.Lock()
+
+    def update(self, summary: Summary, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        done = summary.done
+        rate = done / (now - summary.started) if now > summary.started else 0.0
+        text = f"{done}"
+        if self.total is not None and self.total >= done:
+            text += f"/{self.total}"
+            if rate > 0:
+                eta = (self.total - done) / rate
+                text += f"  ETA {int(eta // 60)}:{int(eta % 60):02d}"
+        text += f"  {rate:.1f} images/s"
+        if summary.failed:
+            text += f"  {summary.failed} failed"
+        with self._lock:
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        if self.enabled and self._shown:
+            with self._lock:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+                self._shown = False

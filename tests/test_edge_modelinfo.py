@@ -1,0 +1,48 @@
+"""edge.modelinfo: the appended zip, read with zipfile alone."""
+
+import pytest
+
+from edge.errors import ModelLoadError
+from edge.modelinfo import read_labels, read_model_info
+from tests.edge_helpers import CLASS_NAMES, append_metadata, metadata
+
+
+def _fake_model(tmp_path, name="m.tflite"):
+    path = tmp_path / name
+    path.write_bytes(b"\x1c\x00\x00\x00TFL3" + bytes(200))
+    return path
+
+
+def test_reads_pawlite_json_after_the_flatbuffer(tmp_path):
+    path = _fake_model(tmp_path)
+    append_metadata(path, metadata(160, output="logits"))
+    info = read_model_info(path)
+    assert info.class_names == CLASS_NAMES
+    assert (info.height, info.width, info.channels, info.dtype) == (160, 160, 3, "uint8")
+    assert info.resize == "tf-bilinear" and info.output == "logits"
+    assert info.quantization == "int8" and info.source == {"split_seed": 1337}
+    assert info.raw["format"] == "pawlite-model/1"
+    assert read_labels(path) == CLASS_NAMES
+
+
+def test_none_without_zip_or_without_pawlite_json(tmp_path):
+    plain = _fake_model(tmp_path)
+    assert read_model_info(plain) is None and read_labels(plain) is None
+    labels_only = _fake_model(tmp_path, "labels.tflite")
+    append_metadata(labels_only, None, labels=("x", "y", "z"))
+    assert read_model_info(labels_only) is None
+    assert read_labels(labels_only) == ("x", "y", "z")
+
+
+def test_malformed_metadata_is_a_model_error(tmp_path):
+    path = _fake_model(tmp_path)
+    bad = metadata(160)
+    del bad["input"]
+    append_metadata(path, bad)
+    with pytest.raises(ModelLoadError, match="malformed"):
+        read_model_info(path)
+
+
+def test_missing_file_is_a_model_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="not found"):
+        read_model_info(tmp_path / "nope.tflite")

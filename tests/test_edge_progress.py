@@ -1,0 +1,44 @@
+"""edge.progress: the summary lines and the terminal progress line."""
+
+import io
+
+from edge.classifier import Result
+from edge.progress import Progress, Summary
+
+
+def _summary():
+    summary = Summary()
+    for label in ("cats", "dogs", "cats", "uncertain"):
+        summary.add(Result("x", label, 0.9, ((label, 0.9),)))
+    summary.add(Result("y", error_kind="truncated", error_message="cut"))
+    summary.skipped, summary.already_done = 3, 7
+    summary.finish()
+    return summary
+
+
+def test_summary_lines_count_labels_failures_and_skips():
+    summary = _summary()
+    text = "\n".join(summary.lines())
+    assert summary.done == 5 and summary.classified == 4 and summary.failed == 1
+    assert "classified 4 images" in text and "cats 2, dogs 1, uncertain 1" in text
+    assert "failed 1: truncated 1" in text and "skipped 3 non-image files" in text
+    assert "7 files were already done" in text and "images/s" in text
+
+
+def test_progress_shows_rate_and_eta_and_clears():
+    stream = io.StringIO()
+    progress = Progress(stream, enabled=True)
+    progress.total = 10
+    progress.update(_summary(), force=True)
+    assert "5/10" in stream.getvalue() and "ETA" in stream.getvalue()
+    assert "images/s" in stream.getvalue() and "1 failed" in stream.getvalue()
+    progress.clear()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_disabled_progress_writes_nothing():
+    stream = io.StringIO()
+    progress = Progress(stream, enabled=False)
+    progress.update(_summary(), force=True)
+    progress.clear()
+    assert stream.getvalue() == ""
