@@ -12,6 +12,7 @@ SEED ?= 1337
 MODELS ?= 1,2,3,4
 QUANTIZATION ?= int8
 PYTEST_ARGS ?=
+LAMBDA_OUT ?= build/lambda
 
 export PAWLITE_DATA_URL := $(DATA_URL)
 export PAWLITE_BASE_WEIGHTS := $(BASE_WEIGHTS)
@@ -19,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: install train export parity test test-all lint clean help
+.PHONY: install train export parity test test-all lint clean help lambda lambda-check
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
@@ -28,6 +29,8 @@ help:
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
 	@echo "make lint      ruff"
+	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
+	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
 	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED MODELS QUANTIZATION"
 
 install: $(STAMP)
@@ -55,7 +58,13 @@ test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check train export edge tests
+	$(VENV)/bin/ruff check train export edge tests scripts
+
+lambda: $(STAMP)
+	$(PY) scripts/build_lambda.py --out '$(LAMBDA_OUT)'
+
+lambda-check: $(STAMP)
+	$(PY) scripts/check_lambda_zip.py --aws-deps '$(LAMBDA_OUT)/aws-runtime'
 
 clean:
 	rm -rf '$(ARTIFACTS)' build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,121 @@
+"""Batch requests: classify every image under a prefix, resumable across invocations.
+
+Keys are listed in order with `StartAfter`; the continuation token records the last key done,
+so an invocation that runs out of time resumes exactly there (S3's own continuation tokens
+cannot resume in the middle of a page). Each invocation writes one JSONL manifest segment,
+named after the prefix and its start position, so rerunning a segment overwrites it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+from collections import Counter
+from pathlib import PurePosixPath
+
+from edge.files import image_extensions
+from edge.objectstore import ObjectError
+from edge.serverless_config import ServerlessConfig
+from edge.serverless_events import BatchRequest, EventError
+from edge.serverless_work import Budget, Worker, is_own_output, no_time_message, summarize
+
+
+def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> dict:
+    """Classify every image under a prefix, page by page, until done or out of time."""
+    config = worker.config
+    out_prefix = request.output_prefix or config.output_prefix
+    out_bucket = request.output_bucket or config.output_bucket or request.bucket
+    try:
+        after = decode_token(request.continuation_token)
+    except EventError as e:
+        return {"kind": "batch", "status": "error", "error_kind": "malformed-event",
+                "error": str(e)}
+    start, outcomes, skipped = after, [], Counter()
+    finished = False
+    try:
+        while budget.allows_chunk() and not finished:
+            page, more = worker.store.list_page(request.bucket, request.prefix, after,
+                                                config.list_page_size)
+            for start_i in range(0, len(page), config.batch_size):
+                if not budget.allows_chunk():
+                    break
+                part = page[start_i:start_i + config.batch_size]
+                todo = [r for r in part if _candidate(r.key, out_prefix, config, skipped)]
+                outcomes += worker.timed(todo, budget, out_prefix, out_bucket)
+                after = part[-1].key
+            else:
+                finished = not more
+    except ObjectError as e:
+        summary = summarize("batch", outcomes, budget, worker, not_images=sum(skipped.values()))
+        summary.update(status="error", error_kind=e.kind, error=str(e))
+        return _with_continuation(summary, request, after, False)
+    summary = summarize("batch", outcomes, budget, worker, not_images=sum(skipped.values()))
+    if not finished and after == start:
+        summary.update(status="error", error_kind="no-time", error=no_time_message(config))
+    summary["manifest"] = _write_manifest(worker, request, out_bucket, out_prefix, start,
+                                          outcomes, summary)
+    return _with_continuation(summary, request, after, finished)
+
+
+def _candidate(key: str, out_prefix: str, config: ServerlessConfig, skipped: Counter) -> bool:
+    """In a listing: skip our outputs, folder markers, hidden files and non-image extensions."""
+    if is_own_output(key, out_prefix) or is_own_output(key, config.output_prefix):
+        return False
+    name = PurePosixPath(key).name
+    suffix = PurePosixPath(name).suffix.lower()
+    if key.endswith("/") or name.startswith(".") or (suffix and suffix not in _extensions()):
+        skipped[suffix] += 1
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def _extensions() -> frozenset[str]:
+    return image_extensions()
+
+
+def _write_manifest(worker, request, bucket, out_prefix, start, outcomes, summary) -> str | None:
+    """One JSONL file per (prefix, start position): a rerun of the same segment overwrites it."""
+    if not outcomes:
+        return None
+    run = hashlib.sha256(f"{request.bucket}/{request.prefix}".encode()).hexdigest()[:16]
+    segment = hashlib.sha256((start or "").encode()).hexdigest()[:16]
+    key = f"{out_prefix}_manifests/{run}/{segment}.jsonl"
+    body = "".join(json.dumps(o.line(), ensure_ascii=False) + "\n" for o in outcomes)
+    try:
+        worker.store.put(bucket, key, body.encode("utf-8"), "application/x-ndjson")
+    except ObjectError as e:
+        summary["manifest_error"] = str(e)
+        return None
+    return key
+
+
+def _with_continuation(summary: dict, request: BatchRequest, after, finished: bool) -> dict:
+    token = None if finished else encode_token(after)
+    summary.setdefault("status", "complete" if finished else "partial")
+    summary["continuation_token"] = token
+    summary["next_event"] = None if finished else {
+        "bucket": request.bucket, "prefix": request.prefix,
+        "output_prefix": request.output_prefix, "output_bucket": request.output_bucket,
+        "continuation_token": token}
+    return summary
+
+
+def encode_token(after: str | None) -> str:
+    """Our continuation token: the last key done (S3's own tokens cannot resume mid-page)."""
+    text = json.dumps({"v": 1, "after": after or ""})
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_token(token: str | None) -> str | None:
+    if not token:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        return str(data["after"]) or None
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+        raise EventError("continuation_token is not one this handler returned; "
+                         "omit it to start from the beginning of the prefix") from None
