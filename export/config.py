@@ -1,0 +1,87 @@
+"""The export stage's configuration, shared by `python -m export` and the Python API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edge.decode import RESIZE_METHODS
+from export import ExportError
+
+QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
+DEFAULT_SEED = 1337
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """What an export and its parity check depend on; written into parity.json.
+
+    `quantization` is the variant to make (`all_variants` makes the four). `tflite` points
+    parity at one existing file (e.g. the model bundled with edge) instead of the variants under
+    `out`. `resize` overrides the resize method recorded in the model for parity's edge path;
+    `resize_study` also measures the other resize method and a float32 reference, to tell the
+    resize gap from the quantization gap. Thresholds: `max_accuracy_drop` is in points on the
+    test split, `min_agreement` a fraction of the whole validation folder.
+    """
+
+    model: Path = Path("artifacts/model4.keras")
+    split: Path = Path("artifacts/split.json")
+    out: Path = Path("artifacts")
+    quantization: str = "int8"
+    all_variants: bool = False
+    representative_count: int = 300
+    seed: int = DEFAULT_SEED
+    max_accuracy_drop: float = 1.0
+    min_agreement: float = 0.98
+    data_dir: Path | None = None
+    tflite: Path | None = None
+    resize: str | None = None
+    resize_study: bool = True
+    latency_runs: int = 50
+    num_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.quantization not in QUANTIZATIONS:
+            raise ExportError(
+                f"Unknown quantization {self.quantization!r}: "
+                f"use one of {', '.join(QUANTIZATIONS)}."
+            )
+        if self.resize is not None and self.resize not in RESIZE_METHODS:
+            raise ExportError(
+                f"Unknown resize method {self.resize!r}: use one of {', '.join(RESIZE_METHODS)}."
+            )
+        if self.representative_count < 1:
+            raise ExportError("The representative dataset needs at least 1 image.")
+        if not 0.0 <= self.min_agreement <= 1.0:
+            raise ExportError(f"min_agreement is a fraction in 0..1, got {self.min_agreement}.")
+        if self.max_accuracy_drop < 0:
+            raise ExportError(
+                f"max_accuracy_drop is in points, >= 0, got {self.max_accuracy_drop}."
+            )
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return QUANTIZATIONS if self.all_variants else (self.quantization,)
+
+    def tflite_path(self, variant: str) -> Path:
+        """Where a variant is written: `artifacts/model4_int8.tflite` for the defaults."""
+        return self.out / f"{self.model.stem}_{variant}.tflite"
+
+    def to_json(self) -> dict:
+        return {
+            "model": str(self.model),
+            "split": str(self.split),
+            "out": str(self.out),
+            "quantization": self.quantization,
+            "all_variants": self.all_variants,
+            "representative_count": self.representative_count,
+            "seed": self.seed,
+            "max_accuracy_drop": self.max_accuracy_drop,
+            "min_agreement": self.min_agreement,
+            "data_dir": str(self.data_dir) if self.data_dir else None,
+            "tflite": str(self.tflite) if self.tflite else None,
+            "resize": self.resize,
+            "resize_study": self.resize_study,
+            "latency_runs": self.latency_runs,
+            "num_threads": self.num_threads,
+        }

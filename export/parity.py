@@ -1,0 +1,208 @@
+"""The accuracy-parity gate: the Keras model on training pixels vs the .tflite through edge.
+
+(a) runs the Keras model on `train.dataset` arrays, the pixels it was trained on; (b) runs the
+exported file through `edge.Classifier.classify_paths`, exactly what `edge-classify` runs (edge's
+decode, resize and runtime). Both run on the fixed test split and on the whole validation folder
+(validation + test). TFLite columns are matched to the split's classes by name, so a model whose
+labels are scrambled fails the gate instead of passing on indices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.decode import RESIZE_METHODS
+from export import ExportError
+from export.config import ExportConfig
+from export.report import build_report, compare, write_report
+
+log = logging.getLogger(__name__)
+
+
+
+def load_split(config: ExportConfig):
+    from train.split import Split
+
+    return Split.load(config.split, data_root=config.data_dir)
+
+
+def parity_paths(split) -> tuple[list[Path], np.ndarray, int]:
+    """Validation then test paths (the whole validation folder), labels, and the test count."""
+    paths = split.paths("validation") + split.paths("test")
+    labels = np.asarray(split.labels("validation") + split.labels("test"), np.int64)
+    n_test = len(split.labels("test"))
+    if not n_test:
+        raise ExportError("The split has no test images: parity needs the test split of "
+                          "split.json (rerun `python -m train --prepare-only`).")
+    return paths, labels, n_test
+
+
+def keras_probabilities(model, split) -> np.ndarray:
+    """(a): softmax of the Keras logits on the training pipeline's pixels, in parity order."""
+    from train.dataset import load_arrays
+
+    images = np.concatenate([load_arrays(split, "validation")[0], load_arrays(split, "test")[0]])
+    logits = np.asarray(model.predict(images.astype(np.float32), batch_size=32, verbose=0))
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def open_classifier(path: Path, resize: str | None, num_threads: int | None):
+    from edge.classifier import Classifier
+    from edge.errors import EdgeError
+
+    try:
+        return Classifier(model_path=path, resize=resize, num_threads=num_threads)
+    except EdgeError as exc:
+        raise ExportError(f"edge cannot load {path}: {exc}") from None
+
+
+def edge_probabilities(clf, paths: list[Path], class_names) -> tuple[np.ndarray, list]:
+    """(b): probabilities from `classify_paths`, columns reordered to `class_names`.
+
+    A file edge fails on gets a NaN row (counted wrong) and its error in the second list.
+    """
+    model_names = list(clf.class_names)
+    if sorted(model_names) != sorted(class_names):
+        raise ExportError(
+            f"{clf.model_path} knows classes {model_names}, the split has {list(class_names)}: "
+            "export the model trained on this split."
+        )
+    order = [model_names.index(name) for name in class_names]
+    probs = np.full((len(paths), len(class_names)), np.nan)
+    errors = []
+    for i, result in enumerate(clf.classify_paths(paths, top_k=len(class_names))):
+        if result.error_kind is None:
+            probs[i] = np.asarray(result.probabilities)[order]
+        else:
+            errors.append({"path": result.path, "kind": result.error_kind})
+    return probs, errors
+
+
+def single_image_latency_ms(clf, runs: int) -> float:
+    """Mean wall time of `predict` on one image after a short warm-up."""
+    image = np.full((1, *clf.input_size, 3), 128, np.uint8)
+    for _ in range(3):
+        clf.predict(image)
+    start = time.perf_counter()
+    for _ in range(max(1, runs)):
+        clf.predict(image)
+    return (time.perf_counter() - start) / max(1, runs) * 1000
+
+
+def models_to_check(config: ExportConfig) -> list[tuple[str, Path]]:
+    """(variant, path) pairs: `config.tflite` alone, or each requested variant under `out`."""
+    if config.tflite is not None:
+        from edge.modelinfo import read_model_info
+
+        if not config.tflite.is_file():
+            raise ExportError(f"{config.tflite} not found: pass --tflite PATH to a .tflite file.")
+        info = read_model_info(config.tflite)
+        return [((info.quantization if info else None) or config.tflite.stem, config.tflite)]
+    missing = [v for v in config.variants if not config.tflite_path(v).is_file()]
+    if missing:
+        raise ExportError(
+            f"{config.tflite_path(missing[0])} not found: run `python -m export` "
+            f"(with --quantization {missing[0]} or --all) before `python -m export parity`."
+        )
+    return [(v, config.tflite_path(v)) for v in config.variants]
+
+
+def evaluate(config: ExportConfig, variant: str, path: Path, split, keras_probs,
+             keras_sha256: str) -> dict:
+    """One model's row of the report: both sets, size, latency, thresholds.
+
+    `from_this_keras_model` is False when the file records another Keras source than
+    `config.model` (then the comparison is between two different models).
+    """
+    paths, labels, n_test = parity_paths(split)
+    clf = open_classifier(path, config.resize, config.num_threads)
+    log.info("parity %s (%s resize) on %d images", variant, clf.resize, len(paths))
+    probs, errors = edge_probabilities(clf, paths, split.class_names)
+    names = split.class_names
+    test = slice(len(paths) - n_test, None)
+    sets = {
+        "test": compare(keras_probs[test], probs[test], labels[test], names),
+        "validation_folder": compare(keras_probs, probs, labels, names),
+    }
+    drop = abs(sets["test"]["accuracy_diff_points"])
+    agreement = sets["validation_folder"]["agreement"]
+    checks = [
+        {"name": "accuracy difference on test (points)", "value": drop,
+         "limit": config.max_accuracy_drop, "passed": drop <= config.max_accuracy_drop},
+        {"name": "top-1 agreement on validation folder", "value": agreement,
+         "limit": config.min_agreement, "passed": agreement >= config.min_agreement},
+    ]
+    return {
+        "variant": variant,
+        "path": str(path),
+        "size_bytes": path.stat().st_size,
+        "resize": clf.resize,
+        "from_this_keras_model": (clf.info.source.get("keras_sha256") == keras_sha256)
+        if clf.info else None,
+        "latency_ms": single_image_latency_ms(clf, config.latency_runs),
+        "errors": errors,
+        "sets": sets,
+        "checks": checks,
+        "passed": all(c["passed"] for c in checks),
+        "_probs": probs,
+    }
+
+
+def resize_study(config, split, keras_probs, rows: list[dict], model) -> list[dict]:
+    """Each checked model and a float32 reference under both resize methods (validation folder).
+
+    float32 through edge isolates the resize gap (no quantization); int8 vs float32 at the
+    same resize isolates the quantization gap.
+    """
+    paths, labels, _ = parity_paths(split)
+    done = {(r["variant"], r["resize"]): r["_probs"] for r in rows}
+    models = {r["variant"]: Path(r["path"]) for r in rows}
+    with tempfile.TemporaryDirectory(prefix="pawlite-f32-") as tmp:
+        if "float32" not in models and config.tflite is None:
+            from export.converter import export_models
+
+            reference = dataclasses.replace(config, out=Path(tmp), quantization="float32",
+                                            all_variants=False)
+            models["float32 (reference)"] = export_models(reference, split, model)[0].path
+        study = []
+        for variant, path in models.items():
+            for resize in RESIZE_METHODS:
+                probs = done.get((variant, resize))
+                if probs is None:
+                    clf = open_classifier(path, resize, config.num_threads)
+                    probs, _ = edge_probabilities(clf, paths, split.class_names)
+                metrics = compare(keras_probs, probs, labels, split.class_names)
+                study.append({"variant": variant, "resize": resize,
+                              **{k: metrics[k] for k in STUDY_KEYS}})
+    return study
+
+
+STUDY_KEYS = ("tflite_accuracy", "accuracy_diff_points", "agreement", "disagreements",
+              "max_prob_diff", "mean_abs_prob_diff")
+
+
+def run_parity(config: ExportConfig, split=None, model=None) -> dict:
+    """Evaluate, write parity.json and parity.md under `config.out`, return the report."""
+    from export.converter import load_keras_model, sha256_file
+
+    split = split or load_split(config)
+    models = models_to_check(config)
+    model = model or load_keras_model(config.model)
+    log.info("parity: Keras model on %d images", len(parity_paths(split)[0]))
+    keras_probs = keras_probabilities(model, split)
+    keras_sha256 = sha256_file(config.model)
+    rows = [evaluate(config, v, p, split, keras_probs, keras_sha256) for v, p in models]
+    study = resize_study(config, split, keras_probs, rows, model) if config.resize_study else []
+    for row in rows:
+        row.pop("_probs")
+    report = build_report(config, split, keras_sha256, rows, study)
+    write_report(report, config.out)
+    return report

@@ -1,0 +1,195 @@
+"""The parity numbers and their two files: parity.json (for machines) and parity.md (for people).
+
+`compare` turns two probability matrices into the metrics the gate checks; the Markdown is made
+from the same dict that is written to parity.json, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "pawlite-parity/1"
+
+
+def _confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> list[list[int]]:
+    matrix = np.zeros((k, k), np.int64)
+    for true, pred in zip(labels, predicted, strict=True):
+        if pred >= 0:
+            matrix[true, pred] += 1
+    return matrix.tolist()
+
+
+def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray, class_names) -> dict:
+    """Metrics of (a) Keras vs (b) TFLite probabilities; NaN TFLite rows are edge errors."""
+    labels = np.asarray(labels)
+    ok = ~np.isnan(tflite).any(axis=1)
+    k_pred = keras.argmax(axis=1)
+    t_pred = np.where(ok, np.nan_to_num(tflite, nan=-1.0).argmax(axis=1), -1)
+    diff = np.abs(keras[ok] - tflite[ok])
+    k_acc, t_acc = float(np.mean(k_pred == labels)), float(np.mean(t_pred == labels))
+    per_class = {}
+    for c, name in enumerate(class_names):
+        members = labels == c
+        per_class[name] = {
+            "n": int(members.sum()),
+            "keras_accuracy": float(np.mean(k_pred[members] == c)) if members.any() else None,
+            "tflite_accuracy": float(np.mean(t_pred[members] == c)) if members.any() else None,
+        }
+    return {
+        "n": int(len(labels)),
+        "keras_accuracy": k_acc,
+        "tflite_accuracy": t_acc,
+        "accuracy_diff_points": (t_acc - k_acc) * 100,
+        "agreement": float(np.mean(k_pred == t_pred)),
+        "disagreements": int(np.sum(k_pred != t_pred)),
+        "max_prob_diff": float(diff.max()) if diff.size else 0.0,
+        "mean_abs_prob_diff": float(diff.mean()) if diff.size else 0.0,
+        "edge_errors": int((~ok).sum()),
+        "per_class": per_class,
+        "confusion": {"keras": _confusion(labels, k_pred, len(class_names)),
+                      "tflite": _confusion(labels, t_pred, len(class_names))},
+    }
+
+
+def resize_finding(study: list[dict], recorded: list[str]) -> str:
+    """Plain-language split of the Keras-vs-TFLite gap into resize and quantization parts."""
+    if not study:
+        return "Resize study not run (--no-resize-study)."
+    rows = {(r["variant"], r["resize"]): r for r in study}
+    ref = next((v for v, _ in rows if v.startswith("float32")), None)
+    lines = []
+    if ref:
+        tf_row, pil_row = rows[(ref, "tf-bilinear")], rows[(ref, "pillow-bilinear")]
+        lines.append(
+            f"Resize (float32 through edge, no quantization): {tf_row['disagreements']} "
+            f"top-1 disagreements with Keras using tf-bilinear (mean |dp| "
+            f"{tf_row['mean_abs_prob_diff']:.4f}) vs {pil_row['disagreements']} using "
+            f"pillow-bilinear (mean |dp| {pil_row['mean_abs_prob_diff']:.4f})."
+        )
+    for variant in dict.fromkeys(v for v, _ in rows):
+        if variant == ref:
+            continue
+        q = rows[(variant, "tf-bilinear")]
+        extra = f" ({q['disagreements'] - rows[(ref, 'tf-bilinear')]['disagreements']:+d} " \
+                "vs float32 at the same resize: the quantization gap)" if ref else ""
+        lines.append(
+            f"Quantization ({variant}, tf-bilinear): {q['disagreements']} disagreements, mean "
+            f"|dp| {q['mean_abs_prob_diff']:.4f}{extra}."
+        )
+    for variant in dict.fromkeys(v for v, _ in rows):
+        best = max(("tf-bilinear", "pillow-bilinear"),
+                   key=lambda r: (rows[(variant, r)]["agreement"],
+                                  -rows[(variant, r)]["mean_abs_prob_diff"]))
+        lines.append(f"Closest resize for {variant}: {best} "
+                     f"(agreement {rows[(variant, best)]['agreement']:.2%}).")
+    lines.append(f"The exported model(s) record resize = {', '.join(sorted(set(recorded)))}.")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def build_report(config, split, keras_sha256: str, rows: list[dict], study: list[dict]) -> dict:
+    return {
+        "format": FORMAT,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": config.to_json(),
+        "keras_model": str(config.model),
+        "keras_sha256": keras_sha256,
+        "class_names": list(split.class_names),
+        "dataset_sha256": split.dataset_sha256,
+        "split_seed": split.seed,
+        "thresholds": {"max_accuracy_drop_points": config.max_accuracy_drop,
+                       "min_agreement": config.min_agreement},
+        "variants": rows,
+        "resize_study": {"set": "validation_folder", "rows": study,
+                         "finding": resize_finding(study, [r["resize"] for r in rows])},
+        "passed": all(r["passed"] for r in rows),
+    }
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def _summary(report: dict) -> list[str]:
+    out = ["| variant | size | latency (1 image) | test acc Keras | test acc TFLite | diff (points)"
+           " | agreement (validation folder) | max abs dp | passed |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in report["variants"]:
+        t, v = r["sets"]["test"], r["sets"]["validation_folder"]
+        out.append(
+            f"| {r['variant']} | {r['size_bytes'] / 1e6:.2f} MB | {r['latency_ms']:.1f} ms | "
+            f"{_pct(t['keras_accuracy'])} | {_pct(t['tflite_accuracy'])} | "
+            f"{t['accuracy_diff_points']:+.2f} | {_pct(v['agreement'])} | "
+            f"{v['max_prob_diff']:.4f} | {'yes' if r['passed'] else '**NO**'} |"
+        )
+    return out
+
+
+def _details(row: dict, class_names: list[str]) -> list[str]:
+    out = [f"### {row['variant']} ({row['path']}, resize {row['resize']})", ""]
+    if row.get("from_this_keras_model") is False:
+        out += ["Warning: this file was exported from another Keras model than the one compared "
+                "here (keras_sha256 differs).", ""]
+    for name, s in row["sets"].items():
+        out += [f"**{name}** ({s['n']} images): Keras {_pct(s['keras_accuracy'])}, TFLite "
+                f"{_pct(s['tflite_accuracy'])}, agreement {_pct(s['agreement'])} "
+                f"({s['disagreements']} disagreements, {s['edge_errors']} edge errors)", "",
+                "| class | n | Keras | TFLite |", "|---|---|---|---|"]
+        out += [f"| {c} | {p['n']} | {_pct(p['keras_accuracy'])} | {_pct(p['tflite_accuracy'])} |"
+                for c, p in s["per_class"].items()]
+        out += ["", "Confusion (rows: true, columns: predicted as " + ", ".join(class_names) + "):"]
+        for who in ("keras", "tflite"):
+            out.append(f"- {who}: {s['confusion'][who]}")
+        out.append("")
+    return out
+
+
+def _study(report: dict) -> list[str]:
+    study = report["resize_study"]
+    out = ["## Where the gap comes from (validation folder)", ""]
+    if study["rows"]:
+        out += ["| model | resize | TFLite acc | diff (points) | agreement | disagreements |"
+                " max abs dp | mean abs dp |", "|---|---|---|---|---|---|---|---|"]
+        out += [f"| {r['variant']} | {r['resize']} | {_pct(r['tflite_accuracy'])} | "
+                f"{r['accuracy_diff_points']:+.2f} | {_pct(r['agreement'])} | "
+                f"{r['disagreements']} | {r['max_prob_diff']:.4f} | "
+                f"{r['mean_abs_prob_diff']:.4f} |" for r in study["rows"]]
+        out.append("")
+    return out + [study["finding"], ""]
+
+
+def to_markdown(report: dict) -> str:
+    th = report["thresholds"]
+    lines = [
+        "# Parity: Keras vs TFLite through edge",
+        "",
+        f"Keras model `{report['keras_model']}` (sha256 `{report['keras_sha256'][:16]}...`), "
+        f"dataset sha256 `{report['dataset_sha256']}`, split seed {report['split_seed']}; "
+        f"{report['created']}.",
+        "(a) the Keras model on the training pipeline's pixels; (b) the .tflite through "
+        "`edge.Classifier.classify_paths` (edge's decode, resize and runtime).",
+        f"Gate: |accuracy difference| <= {th['max_accuracy_drop_points']} points on the test "
+        f"split and top-1 agreement >= {th['min_agreement']:.0%} on the validation folder: "
+        f"**{'PASSED' if report['passed'] else 'FAILED'}**.",
+        "",
+        *_summary(report),
+        "",
+        *_study(report),
+        "## Details",
+        "",
+    ]
+    for row in report["variants"]:
+        lines += _details(row, report["class_names"])
+    return "\n".join(lines)
+
+
+def write_report(report: dict, out: Path) -> tuple[Path, Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "parity.json", out / "parity.md"
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+    md_path.write_text(to_markdown(report))
+    return json_path, md_path

@@ -1,0 +1,125 @@
+"""The parity gate: passes a faithful export, fails a broken one, and says why."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from export import metadata as md
+from export.cli import GATE_FAILED, app
+from export.report import compare, resize_finding
+from tests.test_export_converter import IMAGE_SIZE, make_tiny_artifacts
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny_artifacts(tmp_path_factory.mktemp("parity"))
+
+
+def _args(config, *extra: str) -> list[str]:
+    return ["--model", str(config.model), "--split", str(config.split), "--out",
+            str(config.out), "--latency-runs", "2", *extra]
+
+
+def _swapped_labels_model(config, path):
+    """The float32 model with its class names listed in the wrong order."""
+    from export.converter import convert, load_keras_model
+
+    bare = convert(load_keras_model(config.model), "float32", IMAGE_SIZE)
+    names = ["dogs", "cats"]
+    spec = md.pawlite_spec(names, IMAGE_SIZE, "tf-bilinear", "float32", {}, "test")
+    meta = md.build_model_metadata("broken", "labels swapped", "0", IMAGE_SIZE)
+    path.write_bytes(md.populate(bare, meta, md.associated_files(names, spec)))
+    return path
+
+
+def test_export_then_parity_passes_and_writes_both_reports(tiny):
+    result = CliRunner().invoke(app, _args(tiny, "--quantization", "float32"))
+    assert result.exit_code == 0, result.output
+    assert "float32: test" in result.output and "passed" in result.output
+    report = json.loads((tiny.out / "parity.json").read_text())
+    assert report["passed"] is True
+    (row,) = report["variants"]
+    assert row["variant"] == "float32" and row["resize"] == "tf-bilinear"
+    assert row["from_this_keras_model"] is True
+    assert row["size_bytes"] == (tiny.out / "model4_float32.tflite").stat().st_size
+    test, folder = row["sets"]["test"], row["sets"]["validation_folder"]
+    assert (test["n"], folder["n"]) == (4, 20)
+    assert folder["agreement"] == 1.0 and folder["max_prob_diff"] < 1e-3
+    assert sum(map(sum, folder["confusion"]["tflite"])) == 20
+    study = {(r["variant"], r["resize"]) for r in report["resize_study"]["rows"]}
+    assert study == {("float32", "tf-bilinear"), ("float32", "pillow-bilinear")}
+    markdown = (tiny.out / "parity.md").read_text()
+    assert "**PASSED**" in markdown and "Where the gap comes from" in markdown
+
+
+def test_parity_fails_on_a_model_with_swapped_labels(tiny, tmp_path):
+    broken = _swapped_labels_model(tiny, tmp_path / "broken.tflite")
+    args = ["parity", "--tflite", str(broken), "--no-resize-study",
+            *_args(tiny)[:-2], "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == GATE_FAILED, result.output
+    assert "FAILED: accuracy difference on test (points); top-1 agreement" in result.output
+    report = json.loads((tmp_path / "parity.json").read_text())
+    assert report["passed"] is False
+    assert report["variants"][0]["sets"]["validation_folder"]["agreement"] == 0.0
+    assert report["variants"][0]["from_this_keras_model"] is False
+    assert "**FAILED**" in (tmp_path / "parity.md").read_text()
+
+
+def test_parity_before_export_is_a_user_error(tiny, tmp_path):
+    args = ["parity", "--model", str(tiny.model), "--split", str(tiny.split),
+            "--out", str(tmp_path), "--quantization", "dynamic"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "model4_dynamic.tflite not found: run `python -m export`" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_keras_model_is_a_user_error(tmp_path):
+    result = CliRunner().invoke(app, ["--model", str(tmp_path / "none.keras"),
+                                      "--split", str(tmp_path / "split.json")])
+    assert result.exit_code == 1
+    assert "split.json not found" in result.output or "none.keras not found" in result.output
+
+
+def test_compare_counts_accuracy_agreement_and_edge_errors():
+    keras = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    tflite = np.array([[0.8, 0.2], [0.6, 0.4], [np.nan, np.nan], [0.3, 0.7]])
+    labels = np.array([0, 1, 0, 0])
+    m = compare(keras, tflite, labels, ("cats", "dogs"))
+    assert (m["keras_accuracy"], m["tflite_accuracy"]) == (0.75, 0.25)
+    assert m["accuracy_diff_points"] == pytest.approx(-50.0)
+    assert (m["agreement"], m["disagreements"], m["edge_errors"]) == (0.5, 2, 1)
+    assert m["max_prob_diff"] == pytest.approx(0.4)
+    assert m["confusion"]["keras"] == [[2, 1], [0, 1]]
+    assert m["confusion"]["tflite"] == [[1, 1], [1, 0]]
+    assert m["per_class"]["cats"] == {"n": 3, "keras_accuracy": 2 / 3, "tflite_accuracy": 1 / 3}
+
+
+def test_resize_finding_separates_resize_from_quantization():
+    def row(variant, resize, disagreements):
+        return {"variant": variant, "resize": resize, "disagreements": disagreements,
+                "agreement": 1 - disagreements / 1000, "mean_abs_prob_diff": disagreements / 1e4}
+
+    study = [row("int8", "tf-bilinear", 9), row("int8", "pillow-bilinear", 15),
+             row("float32 (reference)", "tf-bilinear", 1),
+             row("float32 (reference)", "pillow-bilinear", 6)]
+    text = resize_finding(study, ["tf-bilinear"])
+    assert "1 top-1 disagreements with Keras using tf-bilinear" in text
+    assert "6 using pillow-bilinear" in text
+    assert "(+8 vs float32 at the same resize: the quantization gap)" in text
+    assert "Closest resize for int8: tf-bilinear" in text
+
+
+def test_help_lists_the_parity_command_and_the_variants():
+    runner = CliRunner(env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "Variant: int8 | float16 | dynamic | float32." in result.output
+    assert "parity  Compare Keras and the exported .tflite" in result.output
+    result = runner.invoke(app, ["parity", "--help"])
+    assert result.exit_code == 0 and "--tflite" in result.output

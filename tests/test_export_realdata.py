@@ -1,0 +1,36 @@
+"""The CI parity job: model4 trained briefly on the real data, exported int8, gated by parity.
+
+Skips (with the reason) when the dataset or the MobileNetV2 weights are unavailable; see
+tests/conftest.py for PAWLITE_DATA_URL / PAWLITE_BASE_WEIGHTS.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from export.cli import app
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+def test_briefly_trained_model4_passes_the_int8_parity_gate(real_split, base_weights_path,
+                                                            tmp_path):
+    from train.config import TrainConfig
+    from train.study import run_study
+
+    config = TrainConfig(base_weights=base_weights_path, out=tmp_path, epochs=2, models=(4,))
+    run_study(config, real_split, echo=lambda line: None)
+    split_path = tmp_path / "split.json"
+    real_split.save(split_path)
+    result = CliRunner().invoke(app, [
+        "--model", str(tmp_path / "model4.keras"), "--split", str(split_path),
+        "--out", str(tmp_path), "--no-resize-study", "--latency-runs", "10",
+    ])
+    report = json.loads((tmp_path / "parity.json").read_text())
+    (row,) = report["variants"]
+    assert row["size_bytes"] <= 3_000_000
+    assert (row["sets"]["test"]["n"], row["sets"]["validation_folder"]["n"]) == (192, 1000)
+    assert result.exit_code == 0, result.output
