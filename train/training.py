@@ -1,0 +1,96 @@
+"""Fit one model the study's way and keep what happened per epoch, as a file and in the terminal.
+
+Per-epoch results go to `history.json` (timm's habit: results are files; plots and the report
+are drawn from them), and one line per epoch is printed so a 20-minute run shows progress.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """One model's training: per-epoch metrics (lists, one value per epoch) and timing."""
+
+    name: str
+    history: dict[str, list[float]]
+    epoch_seconds: list[float]
+    train_seconds: float
+
+    def to_json(self) -> dict:
+        return {
+            "model": self.name,
+            "epochs": list(range(1, len(self.epoch_seconds) + 1)),
+            **{k: self.history[k] for k in HISTORY_KEYS},
+            "epoch_seconds": self.epoch_seconds,
+            "train_seconds": self.train_seconds,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+
+
+def format_epoch(name: str, epoch: int, epochs: int, logs: dict, seconds: float, total: float):
+    return (
+        f"{name} epoch {epoch:>2}/{epochs}  loss {logs['loss']:.4f}  "
+        f"accuracy {logs['accuracy']:.4f}  val_loss {logs['val_loss']:.4f}  "
+        f"val_accuracy {logs['val_accuracy']:.4f}  {seconds:5.1f}s  (elapsed {total:6.1f}s)"
+    )
+
+
+def _epoch_logger(name: str, epochs: int, echo: Callable[[str], None]):
+    import keras
+
+    class EpochLogger(keras.callbacks.Callback):
+        """Prints one line per epoch and records each epoch's wall time."""
+
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+            self._start = self._epoch_start = time.perf_counter()
+
+        def on_train_begin(self, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch_start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            now = time.perf_counter()
+            self.seconds.append(now - self._epoch_start)
+            line = format_epoch(name, epoch + 1, epochs, logs or {}, self.seconds[-1],
+                                now - self._start)
+            echo(line)
+
+    return EpochLogger()
+
+
+def fit_model(
+    model,
+    train_ds,
+    val_ds,
+    epochs: int,
+    name: str,
+    echo: Callable[[str], None] = print,
+) -> FitResult:
+    """`model.fit` on the cached datasets with per-epoch validation, as in the study."""
+    logger = _epoch_logger(name, epochs, echo)
+    start = time.perf_counter()
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=epochs, callbacks=[logger], verbose=0
+    )
+    train_seconds = time.perf_counter() - start
+    return FitResult(
+        name=name,
+        history={k: [float(v) for v in history.history[k]] for k in HISTORY_KEYS},
+        epoch_seconds=[round(s, 3) for s in logger.seconds],
+        train_seconds=round(train_seconds, 3),
+    )
