@@ -20,12 +20,14 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: install train export parity test test-all lint clean help lambda lambda-check
+.PHONY: install train export parity bundle test test-all lint clean help lambda lambda-check
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
 	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/"
 	@echo "make export    convert model4 to $(QUANTIZATION) TFLite and run the parity check"
+	@echo "make parity    re-run the parity gate on the exported model"
+	@echo "make bundle    copy the exported int8 model into edge/models/ (the bundled default)"
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
 	@echo "make lint      ruff"
@@ -45,11 +47,18 @@ train: $(STAMP)
 	$(PY) -m train --data-url '$(DATA_URL)' --base-weights '$(BASE_WEIGHTS)' --out '$(ARTIFACTS)' \
 		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)'
 
+EXPORT_PATHS = --model '$(ARTIFACTS)/model4.keras' --split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
+
 export: $(STAMP)
-	$(PY) -m export --artifacts '$(ARTIFACTS)' --quantization $(QUANTIZATION)
+	$(PY) -m export $(EXPORT_PATHS) --quantization $(QUANTIZATION)
 
 parity: $(STAMP)
-	$(PY) -m export parity --artifacts '$(ARTIFACTS)'
+	$(PY) -m export parity $(EXPORT_PATHS) --quantization $(QUANTIZATION)
+
+# Ship the exported int8 model (and its parity report) as edge's bundled default model.
+bundle:
+	cp '$(ARTIFACTS)/model4_int8.tflite' edge/models/cats_vs_dogs_int8.tflite
+	cp '$(ARTIFACTS)/parity.md' '$(ARTIFACTS)/parity.json' edge/models/
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

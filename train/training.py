@@ -85,7 +85,8 @@ def fit_model(
     logger = _epoch_logger(name, epochs, echo)
     start = time.perf_counter()
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, callbacks=[logger], verbose=0
+        train_ds, validation_data=val_ds, epochs=epochs, callbacks=[logger], verbose=0,
+        shuffle=False,  # the dataset reshuffles itself each epoch from the split seed
     )
     train_seconds = time.perf_counter() - start
     return FitResult(
