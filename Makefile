@@ -13,6 +13,8 @@ MODELS ?= 1,2,3,4
 QUANTIZATION ?= int8
 PYTEST_ARGS ?=
 LAMBDA_OUT ?= build/lambda
+MEDIAPIPE_VENV ?= .venv-mediapipe
+BENCH_ARGS ?=
 
 export PAWLITE_DATA_URL := $(DATA_URL)
 export PAWLITE_BASE_WEIGHTS := $(BASE_WEIGHTS)
@@ -20,7 +22,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: install train export parity bundle test test-all lint clean help lambda lambda-check
+.PHONY: bench pi-check install train export parity bundle test test-all lint clean help lambda lambda-check
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
@@ -31,6 +33,8 @@ help:
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
 	@echo "make lint      ruff"
+	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe (docs/bench.md)"
+	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
 	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED MODELS QUANTIZATION"
@@ -74,6 +78,16 @@ lambda: $(STAMP)
 
 lambda-check: $(STAMP)
 	$(PY) scripts/check_lambda_zip.py --aws-deps '$(LAMBDA_OUT)/aws-runtime'
+
+bench: $(STAMP)
+	@test -x $(MEDIAPIPE_VENV)/bin/python || { $(PYTHON) -m venv $(MEDIAPIPE_VENV) && \
+		$(MEDIAPIPE_VENV)/bin/pip install --quiet mediapipe; } || \
+		echo "mediapipe is not installable here: row (d) will say 'not installed'"
+	PAWLITE_MEDIAPIPE_PYTHON=$(MEDIAPIPE_VENV)/bin/python $(PY) scripts/bench.py --out '$(ARTIFACTS)/bench' $(BENCH_ARGS)
+
+pi-check: $(STAMP)
+	PYTHON=$(PY) scripts/pi_check.sh $(if $(PI_MODEL),--model '$(PI_MODEL)') \
+		$(if $(filter file://%,$(DATA_URL)),--data-zip '$(patsubst file://%,%,$(DATA_URL))')
 
 clean:
 	rm -rf '$(ARTIFACTS)' build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""`scripts/bench.py --quick` runs end to end on generated images and a tiny model.
+
+No timing is asserted (performance claims come from `make bench` itself): only that every
+contender gets a row in the table on both image sets, with numbers where it could run.
+MediaPipe is used when PAWLITE_MEDIAPIPE_PYTHON names a python that has it; otherwise its row
+must say "not installed".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.edge_helpers import build_model
+from tests.imagegen import make_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENDERS = ("a edge-classify", "b keras predict", "c naive loop", "d mediapipe tasks")
+
+
+def tiny_keras(path: Path, size: int) -> Path:
+    import keras
+
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
+    x = keras.layers.GlobalMaxPooling2D()(keras.layers.Conv2D(4, 3)(x))
+    keras.Model(inputs, keras.layers.Dense(2)(x)).save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_quick_bench_prints_every_row(tmp_path):
+    data = make_dataset(tmp_path / "data", n_train=1, n_val=4)
+    out = tmp_path / "out"
+    argv = [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick",
+            "--data-dir", str(data), "--model", str(build_model("int8", size=16)),
+            "--keras-model", str(tiny_keras(tmp_path / "tiny.keras", 16)),
+            "--count", "6", "--large-count", "3", "--large-size", "320x240", "--out", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]) for line in table[1:]}
+    assert rows == {(s, c) for s in ("validation", "0.1 MP") for c in CONTENDERS}
+    assert sum(line[:4] in ("PASS", "FAIL", "n/a ") for line in done.stdout.splitlines()) == 6
+    assert "load average" in done.stdout
+    report = json.loads((out / "bench.json").read_text())
+    for set_name, results in report["results"].items():
+        for name in CONTENDERS[:3]:
+            assert results[name]["images"] == (6 if set_name == "validation" else 3)
+            assert results[name]["rate"] > 0 and results[name]["rss_mb"] > 0
+        mediapipe = results[CONTENDERS[3]]
+        if report["mediapipe_python"] is None:
+            assert mediapipe["note"].startswith("not installed")
+        else:
+            assert mediapipe["rate"] > 0, mediapipe["note"]
