@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from export.cli import app
 
+# Not in `make test` yet: with a briefly trained head the int8 gate fails on the 192 test
+# images (2 epochs: -2.08 points, 5 epochs: -1.56 points, against a 1.0-point limit) although
+# agreement on the 1,000 validation images passes (98.7-99.6%); the full 20-epoch model passes
+# (-0.52 points, edge/models/parity.md). Run it with `make test-all`.
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+CI_EPOCHS = 5
 
 
 def test_briefly_trained_model4_passes_the_int8_parity_gate(real_split, base_weights_path,
@@ -21,7 +27,9 @@ def test_briefly_trained_model4_passes_the_int8_parity_gate(real_split, base_wei
     from train.config import TrainConfig
     from train.study import run_study
 
-    config = TrainConfig(base_weights=base_weights_path, out=tmp_path, epochs=2, models=(4,))
+    config = TrainConfig(
+        base_weights=base_weights_path, out=tmp_path, epochs=CI_EPOCHS, models=(4,)
+    )
     run_study(config, real_split, echo=lambda line: None)
     split_path = tmp_path / "split.json"
     real_split.save(split_path)

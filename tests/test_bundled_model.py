@@ -1,0 +1,52 @@
+"""The model shipped inside edge still scores what its committed parity report says.
+
+This guards edge's decode and resize: a change that shifts the pixels the device feeds the
+model shows up here as lost accuracy on the fixed test split.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge.classifier import BUNDLED_MODEL, Classifier
+from edge.modelinfo import read_model_info
+from train.split import Split
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED_SPLIT = ROOT / "results" / "split.json"
+COMMITTED_PARITY = BUNDLED_MODEL.parent / "parity.json"
+ALLOWED_DROP_POINTS = 0.5
+
+
+def test_bundled_model_is_small_and_carries_its_metadata():
+    assert BUNDLED_MODEL.stat().st_size <= 3_000_000
+    info = read_model_info(BUNDLED_MODEL)
+    assert info is not None
+    assert info.class_names == ("cats", "dogs")
+    assert (info.height, info.width, info.dtype) == (160, 160, "uint8")
+    assert info.output == "probabilities" and info.quantization == "int8"
+
+
+def committed_test_accuracy() -> float:
+    report = json.loads(COMMITTED_PARITY.read_text())
+    (row,) = [r for r in report["variants"] if r["variant"] == "int8"]
+    return row["sets"]["test"]["tflite_accuracy"]
+
+
+@pytest.mark.realdata
+def test_bundled_model_keeps_its_committed_test_accuracy(real_split):
+    split = Split.load(COMMITTED_SPLIT, data_root=real_split.data_root)
+    assert split.splits["test"] == real_split.splits["test"], "the seeded split changed"
+    clf = Classifier()
+    results = list(clf.classify_paths(split.paths("test")))
+    assert all(r.ok for r in results)
+    correct = sum(
+        r.top_class == split.class_names[y]
+        for r, y in zip(results, split.labels("test"), strict=True)
+    )
+    accuracy = correct / len(results)
+    floor = committed_test_accuracy() - ALLOWED_DROP_POINTS / 100
+    assert accuracy >= floor, f"bundled model: {accuracy:.2%} on test, committed floor {floor:.2%}"
