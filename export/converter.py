@@ -9,7 +9,6 @@ with int8 builtins only so that no layer silently stays float.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -23,6 +22,7 @@ import numpy as np
 from export import ExportError
 from export import metadata as md
 from export.config import ExportConfig
+from train.download import sha256_of as sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +35,6 @@ class ExportedModel:
     path: Path
     size_bytes: int
     seconds: float
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def pawlite_version() -> str:

@@ -11,10 +11,10 @@ else a file or URL; each failure is a `PawliteError` naming what failed and `--b
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from train.download import sha256_of
 from train.errors import PawliteError
 
 MODEL_NUMBERS = (1, 2, 3, 4)
@@ -36,14 +36,6 @@ class BaseWeights:
 
     def to_json(self) -> dict:
         return {"spec": self.spec, "path": str(self.path), "sha256": self.sha256}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _download(url: str, fname: str) -> Path:
