@@ -26,12 +26,7 @@ def plot_accuracy(history: dict, path: Path, title: str) -> Path:
     ax.plot(epochs, history["accuracy"], marker="o", label="training accuracy")
     ax.plot(epochs, history["val_accuracy"], marker="o", label="validation accuracy")
     ax.set(title=title, xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, ax, path)
 
 
 def plot_comparison(histories: dict[str, dict], path: Path, baseline: float | None = None) -> Path:
@@ -44,6 +39,11 @@ def plot_comparison(histories: dict[str, dict], path: Path, baseline: float | No
         ax.axhline(baseline, color="grey", linestyle="--", label="majority-class baseline")
     ax.set(title="Validation accuracy per epoch", xlabel="epoch", ylabel="accuracy")
     ax.set_ylim(0, 1.02)
+    return _save(plt, fig, ax, path)
+
+
+def _save(plt, fig, ax, path: Path) -> Path:
+    """The finish both plots share: grid, legend, written at a size that embeds well in Markdown."""
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
