@@ -153,6 +153,7 @@ def test_weights_file_is_loaded_and_identified(random_weights_file):
     weights = resolve_base_weights(str(random_weights_file))
     assert weights.sha256 == hashlib.sha256(random_weights_file.read_bytes()).hexdigest()
     assert weights.path == random_weights_file.resolve()
+    assert resolve_base_weights(random_weights_file) == weights  # the Python API takes a Path
     model = build_model(4, (48, 48), weights=weights.path)
     expected = build_base((32, 32), random_weights_file).get_layer("Conv1").get_weights()[0]
     loaded = model.get_layer(index=4).get_layer("Conv1").get_weights()[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ class TrainConfig:
 
     data_url: str = OFFICIAL_DATA_URL
     data_dir: Path | None = None
-    base_weights: str = "imagenet"
+    base_weights: str | os.PathLike = "imagenet"
     out: Path = Path("artifacts")
     epochs: int = 20
     seed: int = DEFAULT_SEED
@@ -37,7 +38,7 @@ class TrainConfig:
         return {
             "data_url": self.data_url,
             "data_dir": str(self.data_dir) if self.data_dir else None,
-            "base_weights": self.base_weights,
+            "base_weights": os.fspath(self.base_weights),
             "out": str(self.out),
             "epochs": self.epochs,
             "seed": self.seed,

@@ -11,6 +11,7 @@ else a file or URL; each failure is a `PawliteError` naming what failed and `--b
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +52,10 @@ def _download(url: str, fname: str) -> Path:
         ) from None
 
 
-def resolve_base_weights(spec: str, imagenet_url: str = IMAGENET_WEIGHTS_URL) -> BaseWeights:
+def resolve_base_weights(spec: str | os.PathLike,
+                         imagenet_url: str = IMAGENET_WEIGHTS_URL) -> BaseWeights:
     """Turn `--base-weights` ("imagenet", a URL or a file path) into a local file and its hash."""
+    spec = os.fspath(spec)
     if spec == "imagenet":
         path = _download(imagenet_url, IMAGENET_WEIGHTS_FILE)
     elif spec.startswith(_URL_SCHEMES):
