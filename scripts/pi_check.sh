@@ -7,9 +7,15 @@
 # filesystem is built once and cached; the venv inside is rebuilt every run, so every run proves
 # a fresh `pip install pawlite-*.whl` (pip's download cache inside the root is kept).
 #
+# Each run emulates one Raspberry Pi model: qemu runs that board's CPU (QEMU_CPU) and the root
+# sees its /proc/cpuinfo and a 4-core /sys/devices/system/cpu, so LiteRT's XNNPACK picks the
+# kernels it would pick on that Pi (with qemu's default "max" CPU it picks kernels that qemu 7.2
+# emulates wrongly; without /sys it silently runs without XNNPACK).
+#
 # Usage: scripts/pi_check.sh [--model PATH] [--data-zip PATH] [--cache DIR] [--out DIR]
-#                            [--rebuild-rootfs]
+#                            [--devices pi3,pi4,pi5] [--rebuild-rootfs]
 # Env: PI_CACHE (default ~/.cache/pawlite/pi-rootfs), PI_OUT (default artifacts/pi),
+#      PI_DEVICES (default "pi3 pi4 pi5": Cortex-A53, A72, A76),
 #      PI_DATA_ZIP (default ../shared/data/ or ~/.keras/datasets/cats_and_dogs_filtered.zip),
 #      PI_MIRROR (Debian mirror), PYTHON (host python with pawlite installed, default .venv).
 set -euo pipefail
@@ -22,20 +28,23 @@ python=${PYTHON:-.venv/bin/python}
 model=""
 rebuild=0
 zip=${PI_DATA_ZIP:-}
+devices=${PI_DEVICES:-pi3 pi4 pi5}
+qemu_cpu=""
 
 die() { echo "pi-check: error: $*" >&2; exit 2; }
 say() { echo "pi-check: $*" >&2; }
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --model|--cache|--out|--data-zip) [ $# -ge 2 ] || die "$1 needs a value" ;;
+    --model|--cache|--out|--data-zip|--devices) [ $# -ge 2 ] || die "$1 needs a value" ;;
   esac
   case $1 in
     --model) model=$(realpath -m "$2"); shift 2 ;;
     --cache) cache=$(realpath -m "$2"); shift 2 ;;
     --out) out=$(realpath -m "$2"); shift 2 ;;
     --data-zip) zip=$(realpath -m "$2"); shift 2 ;;
+    --devices) devices=${2//,/ }; shift 2 ;;
     --rebuild-rootfs) rebuild=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -46,6 +55,10 @@ cd "$repo"
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot, binfmt_misc); run it with sudo"
 [ -x "$python" ] || die "$python not found; run 'make install' first (or set PYTHON=...)"
 python=$(realpath -s "$python")
+for device in $devices; do
+  "$python" scripts/pi_check.py qemu-cpu "$device" >/dev/null 2>&1 \
+    || die "unknown device '$device' in --devices/PI_DEVICES (known: pi3 pi4 pi5)"
+done
 edge_classify=$(dirname "$python")/edge-classify
 [ -x "$edge_classify" ] || die "$edge_classify not found; run 'make install' first"
 if [ -z "$zip" ]; then  # the offline copy next to the repo, else the one `make train` downloaded
@@ -102,16 +115,18 @@ ensure_binfmt() {
 
 mounts=()
 mount_root() {
-  local d
-  for d in proc dev; do
-    mountpoint -q "$root/$d" && continue
-    mount --bind "/$d" "$root/$d"
-    mounts+=("$root/$d")
-  done
+  # A fresh procfs (so a Pi's cpuinfo can be mounted over it without touching the host's) and
+  # a /sys holding only the CPU lists cpuinfo needs: the host's real /sys crashes it under qemu.
+  local sysfs=$cache/sysfs/devices/system/cpu f
+  mkdir -p "$sysfs"
+  for f in possible present online; do echo 0-3 >"$sysfs/$f"; done
+  mountpoint -q "$root/proc" || { mount -t proc proc "$root/proc"; mounts+=("$root/proc"); }
+  mountpoint -q "$root/dev" || { mount --bind /dev "$root/dev"; mounts+=("$root/dev"); }
+  mountpoint -q "$root/sys" || { mount --bind "$cache/sysfs" "$root/sys"; mounts+=("$root/sys"); }
 }
 unmount_root() {
-  local m
-  for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done
+  local i
+  for (( i=${#mounts[@]}-1; i>=0; i-- )); do umount -l "${mounts[i]}" 2>/dev/null || true; done
   mounts=()
 }
 trap unmount_root EXIT
@@ -122,6 +137,7 @@ in_root() {  # in_root USER COMMAND: a login-like shell inside the arm64 root
   local home=/root
   [ "$user" = pi ] && home=/home/pi
   chroot --userspec="$user:$user" "$root" /usr/bin/env -i HOME="$home" LANG=C.UTF-8 \
+    ${qemu_cpu:+QEMU_CPU="$qemu_cpu"} \
     PATH=/usr/local/bin:/usr/bin:/bin PIP_DISABLE_PIP_VERSION_CHECK=1 \
     ${pip_index:+PIP_INDEX_URL="$pip_index"} ${pip_cert:+PIP_CERT=/etc/pawlite-pip-ca.crt} \
     /bin/bash -c "$1"
@@ -132,7 +148,7 @@ build_rootfs() {
     say "arm64 root cached at $root"
     return
   fi
-  for d in proc dev; do
+  for d in proc dev sys; do
     mountpoint -q "$root/$d" 2>/dev/null && die "$root/$d is still mounted; umount it first"
   done
   rm -rf "$root"
@@ -198,19 +214,31 @@ install_on_pi() {
   venv_mib=$(du -sm "$root/home/pi/pawlite-venv" | cut -f1)
 }
 
-run_on_pi() {
-  local status=0
+run_on_pi() {  # run_on_pi DEVICE: edge-classify as on that Raspberry Pi model
+  local device=$1 status=0 t0 cpu
+  t0=$(date +%s)
+  cpu=$("$python" scripts/pi_check.py qemu-cpu "$device")
+  "$python" scripts/pi_check.py cpuinfo --device "$device" --out "$out/cpuinfo-$device"
+  mount --bind "$out/cpuinfo-$device" "$root/proc/cpuinfo"
+  qemu_cpu=$cpu
   in_root pi "cd ~/pi-check && ~/pawlite-venv/bin/edge-classify images \
-    ${model:+--model model.tflite} --output pi.jsonl --format jsonl --quiet" || status=$?
-  [ $status -le 1 ] || die "edge-classify failed inside the arm64 root (exit $status)"
-  cp "$root/home/pi/pi-check/pi.jsonl" "$out/pi.jsonl"
+    ${model:+--model model.tflite} --output $device.jsonl --format jsonl --quiet \
+    2>$device.stderr" || status=$?
+  qemu_cpu=""
+  umount "$root/proc/cpuinfo"
+  cp "$root/home/pi/pi-check/$device.jsonl" "$root/home/pi/pi-check/$device.stderr" "$out/" \
+    2>/dev/null || true
+  [ $status -le 1 ] || die "edge-classify failed inside the arm64 root as $device (exit \
+$status), see $out/$device.stderr"
+  took[classify_$device]=$(( $(date +%s) - t0 ))
+  say "$device ($cpu): classified in ${took[classify_$device]} s (emulated)"
 }
 
 run_on_host() {
   local status=0
   (cd "$out" && "$edge_classify" images ${model:+--model "$model"} --output host.jsonl \
-    --format jsonl --quiet) || status=$?
-  [ $status -le 1 ] || die "edge-classify failed on the host (exit $status)"
+    --format jsonl --quiet 2>host.stderr) || status=$?
+  [ $status -le 1 ] || die "edge-classify failed on the host (exit $status), see $out/host.stderr"
 }
 
 stage tools ensure_host_tools
@@ -221,7 +249,8 @@ setup_network
 stage images "$python" scripts/pi_check.py images --zip "$zip" --out "$out/images"
 stage wheel build_wheel
 stage install install_on_pi
-stage classify_pi run_on_pi
+rm -f "$out"/pi*.jsonl "$out"/pi*.stderr "$out"/cpuinfo-*
+for device in $devices; do run_on_pi "$device"; done
 stage classify_host run_on_host
 "$python" scripts/pi_check.py rss --exe "$edge_classify" --images "$out/images" \
   ${model:+--model "$model"} --threads 1 --threads 2 --out "$out/rss.json"
@@ -230,10 +259,15 @@ unmount_root
 total=$(( $(date +%s) - start ))
 say "arm64 venv: ${venv_mib} MiB installed ($(grep -ci . "$out/pi-packages.txt") packages: \
 $(tr '\n' ' ' <"$out/pi-packages.txt"))"
+runs=() seconds=()
+for device in $devices; do
+  runs+=("$device=$out/$device.jsonl")
+  seconds+=(--seconds "classify_$device=${took[classify_$device]}")
+done
 say "wall time (s): total $total; rootfs ${took[rootfs]}, wheel ${took[wheel]}, \
-pip install (emulated) ${took[install]}, classify 42 files (emulated) ${took[classify_pi]}, \
-on the host ${took[classify_host]}"
-"$python" scripts/pi_check.py compare "$out/host.jsonl" "$out/pi.jsonl" \
+pip install (emulated) ${took[install]}, classify 42 files (emulated, each device) \
+$(for d in $devices; do printf '%s ' "${took[classify_$d]}"; done); on the host ${took[classify_host]}"
+"$python" scripts/pi_check.py compare "$out/host.jsonl" "${runs[@]}" \
   --summary "$out/summary.json" --rss "$out/rss.json" --venv-mib "$venv_mib" --seconds "total=$total" \
-  --seconds "rootfs=${took[rootfs]}" --seconds "pip_install=${took[install]}" \
-  --seconds "classify_pi=${took[classify_pi]}" --seconds "classify_host=${took[classify_host]}"
+  --seconds "rootfs=${took[rootfs]}" --seconds "pip_install=${took[install]}" "${seconds[@]}" \
+  --seconds "classify_host=${took[classify_host]}"

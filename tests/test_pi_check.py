@@ -70,10 +70,58 @@ def test_compare_command_exit_status_and_summary(pi_check, tmp_path, capsys):
     status = pi_check.main(["compare", str(host), str(pi), "--summary", str(summary),
                             "--venv-mib", "120", "--seconds", "total=30"])
     assert status == 1
-    assert "1 MISMATCHES" in capsys.readouterr().out
+    assert "pi: 1 files, largest probability difference 0.0500" in capsys.readouterr().out
     numbers = json.loads(summary.read_text())
-    assert numbers["mismatches"] == 1 and numbers["seconds"] == {"total": 30}
+    assert numbers["runs"]["pi"]["mismatches"] == 1 and numbers["seconds"] == {"total": 30}
     assert pi_check.main(["compare", str(host), str(host)]) == 0
+
+
+def test_one_column_per_device_and_every_device_must_agree(pi_check, tmp_path, capsys):
+    host = tmp_path / "host.jsonl"
+    host.write_text(json.dumps(row("a.jpg", "cats", [0.9, 0.1])) + "\n")
+    (tmp_path / "pi4.jsonl").write_text(json.dumps(row("a.jpg", "cats", [0.9, 0.1])) + "\n")
+    (tmp_path / "pi5.jsonl").write_text(json.dumps(row("a.jpg", "dogs", [0.4, 0.6])) + "\n")
+    status = pi_check.main(["compare", str(host), f"pi4={tmp_path / 'pi4.jsonl'}",
+                            f"pi5={tmp_path / 'pi5.jsonl'}"])
+    out = capsys.readouterr().out.splitlines()
+    assert status == 1
+    assert out[0].split()[:6] == ["file", "host", "pi4", "|dp|", "pi5", "|dp|"]
+    assert out[1].endswith("pi5: different label")
+    assert out[2].endswith("agrees with the host") and out[3].endswith("1 MISMATCHES")
+
+
+def test_a_run_without_xnnpack_fails_even_when_its_numbers_agree(pi_check, tmp_path, capsys):
+    line = json.dumps(row("a.jpg", "cats", [0.9, 0.1])) + "\n"
+    for name in ("host", "pi4"):
+        (tmp_path / f"{name}.jsonl").write_text(line)
+    (tmp_path / "host.stderr").write_text(
+        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    (tmp_path / "pi4.stderr").write_text("Error in cpuinfo: failed to parse the list of "
+                                         "possible processors\n")
+    summary = tmp_path / "summary.json"
+    status = pi_check.main(["compare", str(tmp_path / "host.jsonl"),
+                            f"pi4={tmp_path / 'pi4.jsonl'}", "--summary", str(summary)])
+    assert status == 1
+    assert "ran WITHOUT XNNPACK" in capsys.readouterr().out
+    assert json.loads(summary.read_text())["xnnpack"] == {"host": True, "pi4": False}
+    (tmp_path / "pi4.stderr").write_text("INFO: Created TensorFlow Lite XNNPACK delegate\n")
+    assert pi_check.main(["compare", str(tmp_path / "host.jsonl"),
+                          f"pi4={tmp_path / 'pi4.jsonl'}"]) == 0
+
+
+@pytest.mark.parametrize("device, cpu, part", [
+    ("pi3", "cortex-a53", "0xd03"), ("pi4", "cortex-a72", "0xd08"), ("pi5", "cortex-a76", "0xd0b"),
+])
+def test_each_device_has_its_qemu_cpu_and_cpuinfo(pi_check, tmp_path, capsys, device, cpu,
+                                                  part):
+    assert pi_check.main(["qemu-cpu", device]) == 0
+    assert capsys.readouterr().out.strip() == cpu
+    out = tmp_path / "cpuinfo"
+    assert pi_check.main(["cpuinfo", "--device", device, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.count("processor\t:") == 4
+    assert text.count(f"CPU part\t: {part}\n") == 4
+    assert "CPU implementer\t: 0x41" in text and "Model\t\t: Raspberry Pi" in text
 
 
 def test_images_picks_a_fixed_selection_plus_two_broken_files(pi_check, tmp_path):
