@@ -137,9 +137,13 @@ def _show(report: dict, config: ExportConfig) -> bool:
         failed = [c["name"] for c in row["checks"] if not c["passed"]]
         status = "passed" if not failed else "FAILED: " + "; ".join(failed)
         t, v = row["sets"]["test"], row["sets"]["validation_folder"]
+        lo, hi = t["accuracy_diff_95ci_points"]
         typer.echo(
             f"{row['variant']}: test {t['tflite_accuracy']:.2%} vs Keras {t['keras_accuracy']:.2%}"
-            f" ({t['accuracy_diff_points']:+.2f} points), agreement {v['agreement']:.2%} on "
+            f" ({t['accuracy_diff_points']:+.2f} points, 95% interval {lo:+.2f} to {hi:+.2f};"
+            f" {t['changed_verdicts']['keras_right_tflite_wrong']} lost, "
+            f"{t['changed_verdicts']['tflite_right_keras_wrong']} gained), agreement "
+            f"{v['agreement']:.2%} on "
             f"{v['n']} images, {row['size_bytes'] / 1e6:.2f} MB, {row['latency_ms']:.1f} ms: "
             f"{status}"
         )

@@ -23,6 +23,20 @@ def _confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> list[list[i
     return matrix.tolist()
 
 
+def paired_interval_points(gained: int, lost: int, n: int) -> list[float]:
+    """95% interval of the accuracy difference (points) from the images that changed verdict.
+
+    Both models see the same images, so only the `gained` (TFLite right, Keras wrong) and `lost`
+    (the reverse) images carry information; on 192 test images one image is 0.52 points, and a
+    gate near that size can fail on noise alone, which this interval makes visible.
+    """
+    if not n:
+        return [0.0, 0.0]
+    diff = (gained - lost) / n
+    spread = max(gained + lost - (gained - lost) ** 2 / n, 0.0) ** 0.5 / n
+    return [100 * (diff - 1.96 * spread), 100 * (diff + 1.96 * spread)]
+
+
 def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray, class_names) -> dict:
     """Metrics of (a) Keras vs (b) TFLite probabilities; NaN TFLite rows are edge errors."""
     labels = np.asarray(labels)
@@ -31,6 +45,8 @@ def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray, class_nam
     t_pred = np.where(ok, np.nan_to_num(tflite, nan=-1.0).argmax(axis=1), -1)
     diff = np.abs(keras[ok] - tflite[ok])
     k_acc, t_acc = float(np.mean(k_pred == labels)), float(np.mean(t_pred == labels))
+    gained = int(np.sum((t_pred == labels) & (k_pred != labels)))
+    lost = int(np.sum((k_pred == labels) & (t_pred != labels)))
     per_class = {}
     for c, name in enumerate(class_names):
         members = labels == c
@@ -44,6 +60,9 @@ def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray, class_nam
         "keras_accuracy": k_acc,
         "tflite_accuracy": t_acc,
         "accuracy_diff_points": (t_acc - k_acc) * 100,
+        "changed_verdicts": {"tflite_right_keras_wrong": gained,
+                             "keras_right_tflite_wrong": lost},
+        "accuracy_diff_95ci_points": paired_interval_points(gained, lost, len(labels)),
         "agreement": float(np.mean(k_pred == t_pred)),
         "disagreements": int(np.sum(k_pred != t_pred)),
         "max_prob_diff": float(diff.max()) if diff.size else 0.0,
@@ -137,6 +156,7 @@ def _details(row: dict, class_names: list[str]) -> list[str]:
         out += [f"**{name}** ({s['n']} images): Keras {_pct(s['keras_accuracy'])}, TFLite "
                 f"{_pct(s['tflite_accuracy'])}, agreement {_pct(s['agreement'])} "
                 f"({s['disagreements']} disagreements, {s['edge_errors']} edge errors)", "",
+                _changed(s), "",
                 "| class | n | Keras | TFLite |", "|---|---|---|---|"]
         out += [f"| {c} | {p['n']} | {_pct(p['keras_accuracy'])} | {_pct(p['tflite_accuracy'])} |"
                 for c, p in s["per_class"].items()]
@@ -145,6 +165,14 @@ def _details(row: dict, class_names: list[str]) -> list[str]:
             out.append(f"- {who}: {s['confusion'][who]}")
         out.append("")
     return out
+
+
+def _changed(s: dict) -> str:
+    changed, (lo, hi) = s["changed_verdicts"], s["accuracy_diff_95ci_points"]
+    return (f"Verdicts changed by TFLite: {changed['keras_right_tflite_wrong']} images Keras got "
+            f"right and TFLite wrong, {changed['tflite_right_keras_wrong']} the reverse; "
+            f"accuracy difference {s['accuracy_diff_points']:+.2f} points, 95% interval "
+            f"{lo:+.2f} to {hi:+.2f}.")
 
 
 def _study(report: dict) -> list[str]:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from export import metadata as md
 from export.cli import GATE_FAILED, app
-from export.report import compare, resize_finding
+from export.report import compare, paired_interval_points, resize_finding
 from tests.test_export_converter import IMAGE_SIZE, make_tiny_artifacts
 
 
@@ -98,6 +98,16 @@ def test_compare_counts_accuracy_agreement_and_edge_errors():
     assert m["confusion"]["keras"] == [[2, 1], [0, 1]]
     assert m["confusion"]["tflite"] == [[1, 1], [1, 0]]
     assert m["per_class"]["cats"] == {"n": 3, "keras_accuracy": 2 / 3, "tflite_accuracy": 1 / 3}
+    assert m["changed_verdicts"] == {"tflite_right_keras_wrong": 0, "keras_right_tflite_wrong": 2}
+
+
+def test_paired_interval_shows_how_coarse_a_small_test_split_is():
+    # 4 images lost on 192: -2.08 points, yet the interval reaches -0.06.
+    lo, hi = paired_interval_points(gained=0, lost=4, n=192)
+    assert (lo, hi) == (pytest.approx(-4.10, abs=0.01), pytest.approx(-0.06, abs=0.01))
+    lo, hi = paired_interval_points(gained=2, lost=2, n=192)
+    assert (lo, hi) == (pytest.approx(-2.04, abs=0.01), pytest.approx(2.04, abs=0.01))
+    assert paired_interval_points(0, 0, 1000) == [0.0, 0.0]
 
 
 def test_resize_finding_separates_resize_from_quantization():
