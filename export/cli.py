@@ -51,6 +51,9 @@ def export(
     all_variants: bool = ALL,
     representative_count: int = typer.Option(300, min=1, help="int8 calibration images."),
     seed: int = typer.Option(DEFAULT_SEED, help="Seed for the calibration sample."),
+    bias_correction_images: int = typer.Option(
+        64, min=0, help="Calibration images used to correct int8's per-channel bias offsets "
+        "(0: off)."),
     data_dir: Path = DATA_DIR,
     resize: str = RESIZE,
     max_accuracy_drop: float = DROP,
@@ -68,6 +71,7 @@ def export(
         config = ExportConfig(
             model=model, split=split, out=out, quantization=quantization,
             all_variants=all_variants, representative_count=representative_count, seed=seed,
+            bias_correction_images=bias_correction_images,
             data_dir=data_dir, resize=resize, max_accuracy_drop=max_accuracy_drop,
             min_agreement=min_agreement, resize_study=resize_study, latency_runs=latency_runs,
             num_threads=num_threads,

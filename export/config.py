@@ -18,7 +18,9 @@ class ExportConfig:
 
     `quantization` is the variant to make (`all_variants` makes the four). `tflite` points
     parity at one existing file (e.g. the model bundled with edge) instead of the variants under
-    `out`. `resize` overrides the resize method recorded in the model for parity's edge path;
+    `out`. The first `bias_correction_images` calibration images measure int8's per-channel
+    offsets (export.bias_correction; 0 turns it off). `resize` overrides the resize method
+    recorded in the model for parity's edge path;
     `resize_study` also measures the other resize method and a float32 reference, to tell the
     resize gap from the quantization gap. Thresholds: `max_accuracy_drop` is in points on the
     test split, `min_agreement` a fraction of the whole validation folder.
@@ -30,6 +32,7 @@ class ExportConfig:
     quantization: str = "int8"
     all_variants: bool = False
     representative_count: int = 300
+    bias_correction_images: int = 64
     seed: int = DEFAULT_SEED
     max_accuracy_drop: float = 1.0
     min_agreement: float = 0.98
@@ -52,6 +55,11 @@ class ExportConfig:
             )
         if self.representative_count < 1:
             raise ExportError("The representative dataset needs at least 1 image.")
+        if self.bias_correction_images < 0:
+            raise ExportError(
+                f"bias_correction_images is a count (0 turns it off), got "
+                f"{self.bias_correction_images}."
+            )
         if not 0.0 <= self.min_agreement <= 1.0:
             raise ExportError(f"min_agreement is a fraction in 0..1, got {self.min_agreement}.")
         if self.max_accuracy_drop < 0:
@@ -75,6 +83,7 @@ class ExportConfig:
             "quantization": self.quantization,
             "all_variants": self.all_variants,
             "representative_count": self.representative_count,
+            "bias_correction_images": self.bias_correction_images,
             "seed": self.seed,
             "max_accuracy_drop": self.max_accuracy_drop,
             "min_agreement": self.min_agreement,

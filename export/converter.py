@@ -98,8 +98,12 @@ def _inference_function(model, image_size, input_dtype):
     return probabilities.get_concrete_function()
 
 
-def convert(model, variant: str, image_size, representative: np.ndarray | None = None) -> bytes:
-    """The bare .tflite flatbuffer (no metadata) of one quantization variant."""
+def convert(model, variant: str, image_size, representative: np.ndarray | None = None,
+            correction_images: int = 0) -> bytes:
+    """The bare .tflite flatbuffer (no metadata) of one quantization variant.
+
+    int8 then gets its conv biases corrected on the first `correction_images` calibration images.
+    """
     import tensorflow as tf
 
     if variant == "int8" and (representative is None or not len(representative)):
@@ -108,7 +112,9 @@ def convert(model, variant: str, image_size, representative: np.ndarray | None =
     # the float variants cast uint8 inside the graph, so every variant takes the same pixels.
     input_dtype = tf.float32 if variant == "int8" else tf.uint8
     function = _inference_function(model, image_size, input_dtype)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], model)
+    # No trackable object: given the Keras model, a graph without random layers keeps
+    # READ_VARIABLE ops and int8 calibration fails; model4 converts to the same bytes either way.
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
     if variant in ("int8", "float16", "dynamic"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
@@ -126,9 +132,34 @@ def convert(model, variant: str, image_size, representative: np.ndarray | None =
         with warnings.catch_warnings():
             # Raised for every uint8-input model; the input range is checked after conversion.
             warnings.filterwarnings("ignore", "Statistics for quantized inputs")
-            return bytes(converter.convert())
+            bare = bytes(converter.convert())
     except Exception as exc:
         raise ExportError(f"TFLite conversion ({variant}) failed: {exc}") from None
+    if variant == "int8" and correction_images:
+        bare = bias_corrected(model, image_size, bare, representative[:correction_images])
+    return bare
+
+
+def bias_corrected(model, image_size, quantized: bytes, images: np.ndarray) -> bytes:
+    """`quantized` after export.bias_correction, measured against a float32 twin of the graph."""
+    import tensorflow as tf
+
+    from edge.runtime import find_runtime
+    from export.bias_correction import correct_biases
+
+    start = time.perf_counter()
+    function = _inference_function(model, image_size, tf.float32)
+    reference = bytes(tf.lite.TFLiteConverter.from_concrete_functions([function]).convert())
+    corrected, layers = correct_biases(quantized, reference, images,
+                                       find_runtime().interpreter_class)
+    if not layers:
+        log.info("int8 bias correction: no convolution with its own int32 bias; left as is")
+    else:
+        offsets = [layer.mean_abs_offset_steps for layer in layers]
+        log.info("int8 bias correction: %d layers on %d images, mean |offset| %.2f steps "
+                 "(largest layer %.2f) (%.0f s)", len(layers), len(images), np.mean(offsets),
+                 max(offsets), time.perf_counter() - start)
+    return corrected
 
 
 def check_raw_pixel_input(model: bytes) -> None:
@@ -172,9 +203,14 @@ def write_variant(config: ExportConfig, model, split, variant: str, representati
     """Convert, embed metadata, write atomically, and prove the file loads."""
     start = time.perf_counter()
     size = tuple(split.image_size)
-    bare = convert(model, variant, size, representative)
+    bare = convert(model, variant, size, representative, config.bias_correction_images)
     check_raw_pixel_input(bare)
     resize = config.resize or "tf-bilinear"
+    if variant == "int8":
+        source = {**source, "calibration": {
+            "images": len(representative), "seed": config.seed,
+            "bias_correction_images": min(config.bias_correction_images, len(representative)),
+        }}
     spec = md.pawlite_spec(split.class_names, size, resize, variant, source, pawlite_version())
     meta = md.build_model_metadata(
         name="_vs_".join(split.class_names),

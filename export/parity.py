@@ -147,6 +147,7 @@ def evaluate(config: ExportConfig, variant: str, path: Path, split, keras_probs,
         "resize": clf.resize,
         "from_this_keras_model": (clf.info.source.get("keras_sha256") == keras_sha256)
         if clf.info else None,
+        "calibration": clf.info.source.get("calibration") if clf.info else None,
         "latency_ms": single_image_latency_ms(clf, config.latency_runs),
         "errors": errors,
         "sets": sets,

@@ -149,6 +149,12 @@ def _summary(report: dict) -> list[str]:
 
 def _details(row: dict, class_names: list[str]) -> list[str]:
     out = [f"### {row['variant']} ({row['path']}, resize {row['resize']})", ""]
+    calibration = row.get("calibration")
+    if calibration:
+        corrected = calibration.get("bias_correction_images", 0)
+        out += [f"Calibrated on {calibration['images']} training images (seed "
+                f"{calibration['seed']}); bias correction "
+                + (f"measured on {corrected} of them." if corrected else "off."), ""]
     if row.get("from_this_keras_model") is False:
         out += ["Warning: this file was exported from another Keras model than the one compared "
                 "here (keras_sha256 differs).", ""]

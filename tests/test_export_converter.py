@@ -89,7 +89,10 @@ def test_each_variant_converts_to_a_raw_pixel_probability_model(tiny, variant):
     probs = clf.predict(pixels)
     assert probs.shape == (3, 2)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=0.01)
-    assert read_model_info(exported.path).quantization == variant
+    info = read_model_info(exported.path)
+    assert info.quantization == variant
+    expected = {"images": 8, "seed": tiny.seed, "bias_correction_images": 8}  # 64 capped at 8
+    assert info.source.get("calibration") == (expected if variant == "int8" else None)
 
 
 def test_int8_is_integer_inside_with_uint8_raw_pixel_input(tiny):
@@ -135,5 +138,7 @@ def test_config_rejects_unknown_quantization_and_resize():
         ExportConfig(quantization="int4")
     with pytest.raises(ExportError, match="tf-bilinear"):
         ExportConfig(resize="nearest")
+    with pytest.raises(ExportError, match="0 turns it off"):
+        ExportConfig(bias_correction_images=-1)
     assert ExportConfig(all_variants=True).variants == QUANTIZATIONS
     assert ExportConfig().tflite_path("int8") == Path("artifacts/model4_int8.tflite")

@@ -37,7 +37,9 @@ def test_edge_reads_class_names_and_input_spec_back(exported):
     assert (info.resize, info.output, info.quantization) == ("tf-bilinear", "probabilities", "int8")
     assert info.raw["input"]["range"] == [0, 255] and info.raw["input"]["color"] == "RGB"
     assert info.source == {"keras_sha256": sha256_file(config.model),
-                           "dataset_sha256": split.dataset_sha256, "split_seed": split.seed}
+                           "dataset_sha256": split.dataset_sha256, "split_seed": split.seed,
+                           "calibration": {"images": 8, "seed": config.seed,
+                                           "bias_correction_images": 8}}
     assert read_labels(path) == ("cats", "dogs")
 
 
