@@ -13,13 +13,12 @@ from typer.testing import CliRunner
 
 from export.cli import app
 
-# Not in `make test` yet: with a briefly trained head the int8 gate fails on the 192 test
-# images (2 epochs: -2.08 points, 5 epochs: -1.56 points, against a 1.0-point limit) although
-# agreement on the 1,000 validation images passes (98.7-99.6%); the full 20-epoch model passes
-# (-0.52 points, edge/models/parity.md). Run it with `make test-all`.
-pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+# The owner's CI gate, in `make test`: about 3.5 minutes on 2 cores. The 1.0-point limit on
+# 192 test images allows one image net: without int8 bias correction this model lost 4 test
+# images (-2.08 points); with it (the default) 2 lost and 1 gained (-0.52).
+pytestmark = pytest.mark.realdata
 
-CI_EPOCHS = 5
+CI_EPOCHS = 2
 
 
 def test_briefly_trained_model4_passes_the_int8_parity_gate(real_split, base_weights_path,
@@ -42,3 +41,4 @@ def test_briefly_trained_model4_passes_the_int8_parity_gate(real_split, base_wei
     assert row["size_bytes"] <= 3_000_000
     assert (row["sets"]["test"]["n"], row["sets"]["validation_folder"]["n"]) == (192, 1000)
     assert result.exit_code == 0, result.output
+    assert row["calibration"]["bias_correction_images"] == 64
