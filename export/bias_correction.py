@@ -61,7 +61,8 @@ def _convolutions(model: bytes) -> list[_Conv]:
         if kind not in _CONV_OPS or op.InputsLength() < 3 or op.Inputs(2) < 0:
             continue
         bias = graph.Tensors(op.Inputs(2))
-        if bias.Type() != schema.TensorType.INT32 or users[bias.Buffer()] != 1:
+        stored = root.Buffers(bias.Buffer()).DataLength() == 4 * bias.ShapeAsNumpy().prod()
+        if bias.Type() != schema.TensorType.INT32 or users[bias.Buffer()] != 1 or not stored:
             continue
         table = op.BuiltinOptions()
         options = (schema.Conv2DOptions() if kind == "CONV_2D"
