@@ -49,11 +49,12 @@ def export(
     out: Path = OUT,
     quantization: str = QUANT,
     all_variants: bool = ALL,
-    representative_count: int = typer.Option(300, min=1, help="int8 calibration images."),
+    representative_count: int = typer.Option(
+        ExportConfig.representative_count, min=1, help="int8 calibration images."),
     seed: int = typer.Option(DEFAULT_SEED, help="Seed for the calibration sample."),
     bias_correction_images: int = typer.Option(
-        64, min=0, help="Calibration images used to correct int8's per-channel bias offsets "
-        "(0: off)."),
+        ExportConfig.bias_correction_images, min=0,
+        help="Calibration images used to correct int8's per-channel bias offsets (0: off)."),
     data_dir: Path = DATA_DIR,
     resize: str = RESIZE,
     max_accuracy_drop: float = DROP,

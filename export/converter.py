@@ -136,19 +136,21 @@ def convert(model, variant: str, image_size, representative: np.ndarray | None =
     except Exception as exc:
         raise ExportError(f"TFLite conversion ({variant}) failed: {exc}") from None
     if variant == "int8" and correction_images:
-        bare = bias_corrected(model, image_size, bare, representative[:correction_images])
+        bare = bias_corrected(function, bare, representative[:correction_images])
     return bare
 
 
-def bias_corrected(model, image_size, quantized: bytes, images: np.ndarray) -> bytes:
-    """`quantized` after export.bias_correction, measured against a float32 twin of the graph."""
+def bias_corrected(function, quantized: bytes, images: np.ndarray) -> bytes:
+    """`quantized` after export.bias_correction, measured against a float32 twin of `function`.
+
+    `function` is the float-input concrete function `quantized` was converted from.
+    """
     import tensorflow as tf
 
     from edge.runtime import find_runtime
     from export.bias_correction import correct_biases
 
     start = time.perf_counter()
-    function = _inference_function(model, image_size, tf.float32)
     reference = bytes(tf.lite.TFLiteConverter.from_concrete_functions([function]).convert())
     corrected, layers = correct_biases(quantized, reference, images,
                                        find_runtime().interpreter_class)
@@ -203,13 +205,16 @@ def write_variant(config: ExportConfig, model, split, variant: str, representati
     """Convert, embed metadata, write atomically, and prove the file loads."""
     start = time.perf_counter()
     size = tuple(split.image_size)
-    bare = convert(model, variant, size, representative, config.bias_correction_images)
+    corrected = 0
+    if variant == "int8":
+        corrected = min(config.bias_correction_images, len(representative))
+    bare = convert(model, variant, size, representative, corrected)
     check_raw_pixel_input(bare)
     resize = config.resize or "tf-bilinear"
     if variant == "int8":
         source = {**source, "calibration": {
             "images": len(representative), "seed": config.seed,
-            "bias_correction_images": min(config.bias_correction_images, len(representative)),
+            "bias_correction_images": corrected,
         }}
     spec = md.pawlite_spec(split.class_names, size, resize, variant, source, pawlite_version())
     meta = md.build_model_metadata(

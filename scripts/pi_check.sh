@@ -215,8 +215,7 @@ install_on_pi() {
 }
 
 run_on_pi() {  # run_on_pi DEVICE: edge-classify as on that Raspberry Pi model
-  local device=$1 status=0 t0 cpu
-  t0=$(date +%s)
+  local device=$1 status=0 cpu
   cpu=$("$python" scripts/pi_check.py qemu-cpu "$device")
   "$python" scripts/pi_check.py cpuinfo --device "$device" --out "$out/cpuinfo-$device"
   mount --bind "$out/cpuinfo-$device" "$root/proc/cpuinfo"
@@ -230,8 +229,7 @@ run_on_pi() {  # run_on_pi DEVICE: edge-classify as on that Raspberry Pi model
     2>/dev/null || true
   [ $status -le 1 ] || die "edge-classify failed inside the arm64 root as $device (exit \
 $status), see $out/$device.stderr"
-  took[classify_$device]=$(( $(date +%s) - t0 ))
-  say "$device ($cpu): classified in ${took[classify_$device]} s (emulated)"
+  say "$device ($cpu) classified (emulated)"
 }
 
 run_on_host() {
@@ -250,7 +248,7 @@ stage images "$python" scripts/pi_check.py images --zip "$zip" --out "$out/image
 stage wheel build_wheel
 stage install install_on_pi
 rm -f "$out"/pi*.jsonl "$out"/pi*.stderr "$out"/cpuinfo-*
-for device in $devices; do run_on_pi "$device"; done
+for device in $devices; do stage "classify_$device" run_on_pi "$device"; done
 stage classify_host run_on_host
 "$python" scripts/pi_check.py rss --exe "$edge_classify" --images "$out/images" \
   ${model:+--model "$model"} --threads 1 --threads 2 --out "$out/rss.json"
