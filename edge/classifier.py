@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.decode import RESIZE_METHODS, load_image
+from edge.decode import load_image
 from edge.errors import ImageError, ModelLoadError
-from edge.modelinfo import parse_labels, read_labels, read_model_info
+from edge.modelspec import resolve_spec
 from edge.pipeline import ordered_batches
 from edge.runtime import open_interpreter
-from edge.scores import dequantize, quantize_input, softmax, top_k
+from edge.scores import dequantize, prepare_input, softmax, top_k
 
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / "cats_vs_dogs_int8.tflite"
 UNCERTAIN = "uncertain"
@@ -62,12 +62,14 @@ class Result:
 
 
 class Classifier:
-    """A loaded TFLite image classifier.
+    """A loaded TFLite image classifier, fed and read as the model's own runtime would.
 
-    `model_path=None` loads the bundled model. `labels` (a file path or a sequence of names) is
-    only needed for foreign models without pawlite metadata. `resize=None` uses the method
-    recorded in the metadata. `num_threads=None` gives the interpreter half the CPU cores.
-    Not thread-safe: one interpreter, one caller at a time.
+    `model_path=None` loads the bundled model. `labels` (a file path or a sequence of names)
+    overrides the model's own. `mean`/`std` (one value or three) are for float models whose
+    metadata does not give their normalization. `resize=None` uses the method recorded in the
+    metadata; `crop="center"` crops to the input's aspect ratio first. `num_threads=None`
+    gives the interpreter half the CPU cores. The rules are in `edge.modelspec`; `self.spec`
+    says what was decided and why. Not thread-safe: one interpreter, one caller at a time.
     """
 
     def __init__(
@@ -77,6 +79,9 @@ class Classifier:
         num_threads: int | None = None,
         resize: str | None = None,
         exif_rotate: bool = True,
+        mean: float | Sequence[float] | None = None,
+        std: float | Sequence[float] | None = None,
+        crop: str | None = None,
     ) -> None:
         path = Path(model_path) if model_path is not None else BUNDLED_MODEL
         if model_path is None and not path.is_file():
@@ -85,58 +90,24 @@ class Classifier:
                 "pass --model PATH to a .tflite file."
             )
         self.model_path = path
-        self.info = read_model_info(path)
         self.interpreter = open_interpreter(path, num_threads)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
-        shape = tuple(int(d) for d in self._input["shape"])
-        if len(shape) != 4 or shape[3] != 3:
-            raise ModelLoadError(f"{path}: expected an image input (1, h, w, 3), got {shape}.")
-        self.input_size = (shape[1], shape[2])
+        self.spec = resolve_spec(path, self._input, self._output, labels, mean, std, resize, crop)
+        self.info = self.spec.pawlite
+        self.input_size = (self.spec.input.height, self.spec.input.width)
         signature = self._input.get("shape_signature")
         self._dynamic_batch = signature is not None and len(signature) > 0 and signature[0] == -1
-        self._batch = shape[0]
-        # uint8 pixel -> input tensor value, computed once: indexing is cheaper than arithmetic.
-        pixels = np.arange(256, dtype=np.uint8)
-        table = quantize_input(pixels, self._input["dtype"], *self._input["quantization"])
-        # Raw-pixel uint8 inputs (the exported models) need no lookup, which cost ~5% of a step.
-        identity = table.dtype == np.uint8 and np.array_equal(table, pixels)
-        self._input_table = None if identity else table
-        self.class_names = self._class_names(labels)
-        self.resize = resize or (self.info.resize if self.info else "tf-bilinear")
-        if self.resize not in RESIZE_METHODS:
-            raise ModelLoadError(f"unknown resize method {self.resize!r}; use {RESIZE_METHODS}.")
-        self.output_kind = self.info.output if self.info else "probabilities"
+        self._batch = int(self._input["shape"][0])
+        self.class_names = self.spec.class_names
+        self.resize = self.spec.input.resize
+        self.crop = self.spec.input.crop
+        self.output_kind = self.spec.output_kind
         self.exif_rotate = exif_rotate
-
-    def _class_names(self, labels) -> tuple[str, ...]:
-        if isinstance(labels, (str, os.PathLike)):
-            try:
-                names = parse_labels(Path(labels).read_text(encoding="utf-8"))
-            except OSError as e:
-                raise ModelLoadError(f"{labels}: cannot read the labels file ({e}).") from None
-        elif labels is not None:
-            names = tuple(str(n) for n in labels)
-        elif self.info is not None:
-            names = self.info.class_names
-        else:
-            names = read_labels(self.model_path)
-        if not names:
-            raise ModelLoadError(
-                f"{self.model_path} has no pawlite metadata or labels.txt: "
-                "pass --labels FILE with one class name per line."
-            )
-        classes = int(self._output["shape"][-1])
-        if len(names) != classes:
-            raise ModelLoadError(
-                f"{len(names)} class names for a model with {classes} outputs; "
-                "check --labels or the model's metadata."
-            )
-        return names
 
     def load(self, path: str | os.PathLike) -> np.ndarray:
         """One file as model input, with this model's size and resize method."""
-        return load_image(path, self.input_size, self.resize, self.exif_rotate)
+        return load_image(path, self.input_size, self.resize, self.exif_rotate, crop=self.crop)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(n, h, w, 3) uint8 pixels -> (n, classes) float32 probabilities."""
@@ -160,13 +131,11 @@ class Classifier:
         if n < self._batch:
             pad = np.zeros((self._batch - n, *batch.shape[1:]), batch.dtype)
             batch = np.concatenate([batch, pad])
-        if self._input_table is None:
-            tensor = np.ascontiguousarray(batch, dtype=np.uint8)
-        else:
-            tensor = self._input_table[batch]
+        spec = self.spec.input
+        tensor = prepare_input(batch, self._input["dtype"], spec.mean, spec.std)
         self.interpreter.set_tensor(self._input["index"], tensor)
         self.interpreter.invoke()
-        raw = self.interpreter.get_tensor(self._output["index"])[:n]
+        raw = self.interpreter.get_tensor(self._output["index"])[:n].reshape(n, -1)
         scores = dequantize(raw, *self._output["quantization"])
         return softmax(scores) if self.output_kind == "logits" else scores
 

@@ -27,12 +27,24 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
     "loaded; 130 interrupted with Ctrl-C before the end (continue with --resume)."
 ))
 def classify(
-    paths: Annotated[list[Path], typer.Argument(
-        metavar="PATH", help="Image files and folders, in any mix.", show_default=False)],
+    paths: Annotated[list[Path] | None, typer.Argument(
+        metavar="PATH", help="Image files and folders, in any mix.", show_default=False)
+                     ] = None,
     model: Annotated[Path | None, typer.Option(
         help="A .tflite model (default: the bundled cats-vs-dogs int8 model).")] = None,
     labels: Annotated[Path | None, typer.Option(
-        help="Class names, one per line; only for models without pawlite metadata.")] = None,
+        help="Class names, one per line, in output order (overrides the model's own; "
+        "a leading '0 ', '1 ', ... index on every line is dropped).")] = None,
+    mean: Annotated[str | None, typer.Option(
+        help="For a float model that does not state its normalization: input = "
+        "(pixel - MEAN) / STD, one value or three ('127.5' or '123.7,116.3,103.5').")] = None,
+    std: Annotated[str | None, typer.Option(help="See --mean.")] = None,
+    crop: Annotated[str, typer.Option(
+        help="none, or center: crop to the model's aspect ratio before resizing "
+        "(for models trained on center crops, e.g. Teachable Machine).")] = "none",
+    info: Annotated[bool, typer.Option(
+        "--info", help="Print what edge reads from the model (input, normalization and its "
+        "source, labels, output) and exit.")] = False,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write rows to FILE (.csv, .jsonl, .json) or '-' for stdout. "
         "Default: a table on a terminal, CSV when piped.")] = None,
@@ -66,14 +78,46 @@ def classify(
         "--exif-rotate/--no-exif-rotate", help="Turn photos upright by their EXIF orientation.")
                            ] = True,
 ) -> None:
-    """Classify images with a TFLite model, fast and without TensorFlow."""
+    """Classify images with a TFLite model, fast and without TensorFlow.
+
+    Any TFLite image classifier runs as its own runtime would run it: pawlite exports,
+    TFLite Metadata models (MediaPipe, Model Maker, TFLite/Coral zoo) and bare models with
+    --labels (and --mean/--std when the input is float). Check with --info --model FILE.
+    """
+    from edge.modelspec import parse_numbers
+
+    try:
+        mean_values, std_values = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
+    except ValueError as e:
+        _error(f"{e}\nTry 'edge-classify --help' for help.")
+        raise typer.Exit(EXIT_USAGE) from None
+    if not paths and not info:
+        _error("name the images to classify (files or folders), or pass --info.\n"
+               "Try 'edge-classify --help' for help.")
+        raise typer.Exit(EXIT_USAGE)
     config = ClassifyConfig(
-        paths=tuple(paths), model=model, labels=labels, output=output, format=format,
+        paths=tuple(paths or ()), model=model, labels=labels, output=output, format=format,
         top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
         resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
-        quiet=quiet, recursive=recursive, exif_rotate=exif_rotate,
+        quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, mean=mean_values,
+        std=std_values, crop=crop,
     )
-    raise typer.Exit(execute(config))
+    raise typer.Exit(show_info(config) if info else execute(config))
+
+
+def show_info(config: ClassifyConfig) -> int:
+    """Print the model description for --info; returns the exit status."""
+    from edge.describe import describe_model, format_description
+
+    try:
+        sys.stdout.write(format_description(describe_model(config)))
+    except ValueError as e:
+        _error(f"{e}\nTry 'edge-classify --help' for help.")
+        return EXIT_USAGE
+    except ModelLoadError as e:
+        _error(str(e))
+        return EXIT_MODEL
+    return EXIT_OK
 
 
 def execute(config: ClassifyConfig) -> int:

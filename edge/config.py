@@ -15,7 +15,8 @@ class ClassifyConfig:
     """Built by the CLI (or by a caller) and handed to `edge.runner.run`.
 
     `output=None` prints a table on a terminal and CSV when stdout is piped; `Path("-")` is
-    stdout. `model=None` is the bundled model. `threads=None` uses every CPU core: that many
+    stdout. `model=None` is the bundled model; `mean`/`std` (one value or three) normalize a
+    float model that does not say how (see edge.modelspec). `threads=None` uses every CPU core: that many
     decoder threads, half as many interpreter threads.
     """
 
@@ -37,6 +38,9 @@ class ClassifyConfig:
     quiet: bool = False
     recursive: bool = True
     exif_rotate: bool = True
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    crop: str = "none"
 
     def output_format(self) -> str | None:
         """csv/jsonl/json from --format, else from the output file's extension."""

@@ -32,6 +32,10 @@ from edge.errors import (
 )
 
 RESIZE_METHODS = ("tf-bilinear", "pillow-bilinear")
+DEFAULT_RESIZE = "tf-bilinear"
+# "center": the largest central region with the model's aspect ratio, before resizing
+# (Teachable Machine's sample code crops photos to a square this way).
+CROP_MODES = ("none", "center")
 # Pillow's own warning limit: larger files are treated as decompression bombs.
 DEFAULT_MAX_PIXELS = 89_478_485
 # JPEG draft (reduced DCT decode) only when the photo is this many times the target in both
@@ -53,9 +57,10 @@ _EXIF_ORIENTATION = 0x0112
 def load_image(
     path: str | os.PathLike,
     size: tuple[int, int] = (160, 160),
-    resize: str = "tf-bilinear",
+    resize: str = DEFAULT_RESIZE,
     exif_rotate: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    crop: str = "none",
 ) -> np.ndarray:
     """Decode `path` by content and return a uint8 array of shape (height, width, 3).
 
@@ -64,12 +69,16 @@ def load_image(
     """
     if resize not in RESIZE_METHODS:
         raise ValueError(f"resize must be one of {RESIZE_METHODS}, not {resize!r}")
+    if crop not in CROP_MODES:
+        raise ValueError(f"crop must be one of {CROP_MODES}, not {crop!r}")
     height, width = size
     try:
         with _open_regular_file(path) as f:
             image = _open_upright_rgb(f, (height, width), exif_rotate, max_pixels)
     except OSError as e:
         raise _os_error(e) from None
+    if crop == "center":
+        image = image.crop(center_crop_box(image.size, (height, width)))
     if resize == "pillow-bilinear":
         if image.size != (width, height):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
@@ -117,6 +126,19 @@ def _open_upright_rgb(f, size: tuple[int, int], exif_rotate: bool, max_pixels: i
     if orientation in _TRANSPOSE_FOR_ORIENTATION:
         image = image.transpose(_TRANSPOSE_FOR_ORIENTATION[orientation])
     return to_rgb(image)
+
+
+def center_crop_box(image_size: tuple[int, int], size: tuple[int, int]):
+    """(left, top, right, bottom) of the largest central box with the aspect of `size`
+    ((height, width)); `image_size` is Pillow's (width, height)."""
+    image_w, image_h = image_size
+    height, width = size
+    if image_w * height > image_h * width:  # wider than the target: trim the sides
+        crop_w, crop_h = max(1, round(image_h * width / height)), image_h
+    else:
+        crop_w, crop_h = image_w, max(1, round(image_w * height / width))
+    left, top = (image_w - crop_w) // 2, (image_h - crop_h) // 2
+    return left, top, left + crop_w, top + crop_h
 
 
 def _orientation(image: Image.Image) -> int:

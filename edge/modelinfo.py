@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ class ModelInfo:
 
 def read_model_info(path: str | os.PathLike) -> ModelInfo | None:
     """The model's `pawlite.json`, or None when the file has no appended zip holding one."""
-    text = _read_member(path, "pawlite.json")
+    text = read_member(path, "pawlite.json")
     if text is None:
         return None
     try:
@@ -66,23 +67,41 @@ def read_model_info(path: str | os.PathLike) -> ModelInfo | None:
 
 def read_labels(path: str | os.PathLike) -> tuple[str, ...] | None:
     """Class names from `labels.txt` in the appended zip (TFLite Support's layout), if any."""
-    text = _read_member(path, "labels.txt")
+    text = read_member(path, "labels.txt")
     if text is None:
         return None
     return parse_labels(text)
 
 
+_INDEXED = re.compile(r"\s*(\d+)(?:\s+|\s*:\s*)(.*)")
+
+
 def parse_labels(text: str) -> tuple[str, ...]:
-    """One class name per line; blank lines ignored."""
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
+    """One class name per line, in output order.
+
+    Blank lines at the end are ignored; a blank line inside stays an (empty) name, because
+    dropping it would shift every later class onto the wrong output. When every line starts
+    with its own index (`0 FRESH APPLE` from Teachable Machine, `  1  tench` from pycoral,
+    counting from 0 or from 1), the index is not part of the name.
+    """
+    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    matches = [_INDEXED.fullmatch(line) for line in lines]
+    if lines and all(matches):
+        first = int(matches[0].group(1))
+        if first in (0, 1) and all(int(m.group(1)) == first + i for i, m in enumerate(matches)):
+            return tuple(m.group(2).strip() for m in matches)
+    return tuple(lines)
 
 
-def _read_member(path: str | os.PathLike, name: str) -> str | None:
+def read_member(path: str | os.PathLike, name: str) -> str | None:
+    """The text of file `name` in the zip appended to the model, or None when absent."""
     try:
         with zipfile.ZipFile(path) as archive:
             if name not in archive.namelist():
                 return None
-            return archive.read(name).decode("utf-8")
+            return archive.read(name).decode("utf-8-sig")
     except FileNotFoundError:
         raise ModelLoadError(f"{path}: model file not found.") from None
     except (zipfile.BadZipFile, OSError, UnicodeDecodeError, KeyError):

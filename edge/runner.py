@@ -41,7 +41,8 @@ def run(
     config.validate()
     threads = config.threads or os.cpu_count() or 1
     classifier = Classifier(config.model, config.labels, max(1, threads // 2),
-                            exif_rotate=config.exif_rotate)
+                            exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
+                            crop=config.crop)
     fmt = config.output_format()
     if fmt is None and config.output is None and not _isatty(stdout):
         fmt = "csv"

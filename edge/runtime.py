@@ -53,6 +53,19 @@ def find_runtime() -> Runtime:
     raise ModelLoadError(INSTALL_HINT)
 
 
+def runtime_version(runtime: Runtime) -> str:
+    """The installed version of the runtime's package, for `edge-classify --info`."""
+    from importlib import metadata
+
+    name = "tensorflow-cpu" if runtime.name == "tensorflow" else runtime.name
+    for candidate in (runtime.name, name):
+        try:
+            return metadata.version(candidate)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown version"
+
+
 def default_interpreter_threads() -> int:
     """Half the cores: decoding runs beside inference on the other half (see edge.pipeline)."""
     return max(1, (os.cpu_count() or 1) // 2)

@@ -8,23 +8,31 @@ from __future__ import annotations
 import numpy as np
 
 
-def quantize_input(batch: np.ndarray, dtype: np.dtype, scale: float, zero_point: int) -> np.ndarray:
-    """uint8 pixels (0..255) to what the input tensor expects.
+def prepare_input(
+    batch: np.ndarray,
+    dtype: np.dtype | str,
+    mean: tuple[float, ...] | None = None,
+    std: tuple[float, ...] | None = None,
+) -> np.ndarray:
+    """uint8 pixels (0..255) to input tensor values, by the TFLite Metadata convention.
 
-    float inputs get the raw 0..255 values (preprocessing lives inside the model); quantized
-    inputs use the tensor's own scale and zero point, rounded and clipped to the dtype.
+    Quantized inputs take the pixels themselves: uint8 as they are, int8 shifted by 128 (the
+    tensor's scale and zero point describe what those integers mean; they are not applied
+    again). Float inputs take `(pixel - mean) / std`, per channel when three values are given.
     """
     dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return batch.astype(dtype)
-    if not scale:
-        scale, zero_point = 1.0, 0
-    if scale == 1.0:
-        shifted = batch.astype(np.int32) + int(zero_point)
-    else:
-        shifted = np.rint(batch.astype(np.float32) / np.float32(scale)) + zero_point
-    info = np.iinfo(dtype)
-    return np.clip(shifted, info.min, info.max).astype(dtype)
+    if dtype == np.uint8:
+        return np.ascontiguousarray(batch, dtype=np.uint8)
+    if dtype == np.int8:
+        return (np.ascontiguousarray(batch, dtype=np.uint8) ^ np.uint8(128)).view(np.int8)
+    if dtype.kind != "f":
+        raise ValueError(f"unsupported input type {dtype}")
+    values = batch.astype(np.float32)
+    if mean is not None:
+        values -= np.asarray(mean, np.float32)
+    if std is not None:
+        values /= np.asarray(std, np.float32)
+    return values.astype(dtype, copy=False)
 
 
 def dequantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:

@@ -86,7 +86,8 @@ def get_worker() -> Worker:
         config = ServerlessConfig.from_env()
         # The handler is an entry point: the platform's root handler prints what we let through.
         logging.getLogger("edge").setLevel(config.log_level)
-        classifier = Classifier(config.model_path, num_threads=config.num_threads)
+        classifier = Classifier(config.model_path, config.labels_path, config.num_threads,
+                                mean=config.mean, std=config.std, crop=config.crop)
         model = ModelIdentity.of(classifier.model_path, classifier.class_names)
         worker = Worker(classifier, ObjectStore(make_client(config.download_workers + 2)),
                         config, model)

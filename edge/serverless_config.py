@@ -3,6 +3,9 @@
 | Variable | Default | Meaning |
 | --- | --- | --- |
 | `MODEL_PATH` | bundled model | the .tflite model to load |
+| `LABELS_PATH` | from the model | class names, one per line (a model without a label file) |
+| `MEAN`, `STD` | from the model | `(pixel - MEAN) / STD` for a float model that does not say (`127.5`, or `a,b,c`) |
+| `CROP` | `none` | `center`: crop to the model's aspect ratio before resizing |
 | `OUTPUT_PREFIX` | `pawlite-results/` | results go to `<prefix><key>.json`; never classified |
 | `OUTPUT_BUCKET` | source bucket | bucket for results and manifests |
 | `MAX_OBJECT_BYTES` | `20971520` | larger objects: `object-too-large` error, not downloaded |
@@ -39,6 +42,10 @@ class ServerlessConfig:
     """What the handler does, independent of any one event."""
 
     model_path: str | None = None
+    labels_path: str | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    crop: str = "none"
     output_prefix: str = DEFAULT_OUTPUT_PREFIX
     output_bucket: str | None = None
     max_object_bytes: int = 20 * 1024 * 1024
@@ -59,8 +66,23 @@ class ServerlessConfig:
         if not prefix:
             raise ConfigError("OUTPUT_PREFIX must not be empty: results would trigger the "
                               "function again. Use e.g. OUTPUT_PREFIX=pawlite-results/.")
+        from edge.decode import CROP_MODES
+        from edge.modelspec import parse_numbers
+
+        try:
+            mean = parse_numbers(env.get("MEAN", "").strip() or None, "MEAN")
+            std = parse_numbers(env.get("STD", "").strip() or None, "STD")
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        crop = env.get("CROP", "").strip() or "none"
+        if crop not in CROP_MODES:
+            raise ConfigError(f"CROP={crop!r}: use one of {', '.join(CROP_MODES)}.")
         return cls(
             model_path=env.get("MODEL_PATH") or None,
+            labels_path=env.get("LABELS_PATH") or None,
+            mean=mean,
+            std=std,
+            crop=crop,
             output_prefix=prefix,
             output_bucket=env.get("OUTPUT_BUCKET") or None,
             max_object_bytes=_number(env, "MAX_OBJECT_BYTES", int, cls.max_object_bytes, 1),

@@ -85,7 +85,7 @@ def test_missing_bundled_model_says_what_to_do(tmp_path, monkeypatch):
 
 
 def test_foreign_models_need_labels(tmp_path):
-    bare = build_model("float32", 16, with_metadata=False)
+    bare = build_model("int8", 16, with_metadata=False)
     with pytest.raises(ModelLoadError, match="--labels"):
         Classifier(bare)
     labels = tmp_path / "labels.txt"
@@ -98,6 +98,18 @@ def test_foreign_models_need_labels(tmp_path):
     with_labels_txt.write_bytes(bare.read_bytes())
     append_metadata(with_labels_txt, None, labels=("x", "y"))
     assert Classifier(with_labels_txt).class_names == ("x", "y")
+
+
+def test_a_bare_float_model_names_both_missing_pieces_at_once():
+    bare = build_model("float32", 16, with_metadata=False)
+    with pytest.raises(ModelLoadError) as caught:
+        Classifier(bare)
+    message = str(caught.value)
+    assert "--labels" in message and "--mean 127.5 --std 127.5" in message
+    with pytest.raises(ModelLoadError, match="--mean 0 --std 255"):
+        Classifier(bare, labels=["a", "b"])
+    clf = Classifier(bare, labels=["a", "b"], mean=0, std=1)
+    assert clf.spec.input.normalization_source == "--mean/--std options"
 
 
 def test_result_to_dict_round_trip_fields(tmp_path):

@@ -1,0 +1,26 @@
+"""`edge-classify --info MODEL`: what edge will feed a model and how it reads the answer.
+
+A preprocessing mismatch gives confident, wrong labels rather than an error, so the one way
+to debug it is to see every decision of `edge.modelspec` with the place it came from.
+"""
+
+from __future__ import annotations
+
+from edge.classifier import Classifier
+from edge.config import ClassifyConfig
+from edge.runtime import find_runtime, runtime_version
+
+
+def describe_model(config: ClassifyConfig) -> list[tuple[str, str]]:
+    """(field, value) pairs for the model `config` names, loaded with its options."""
+    classifier = Classifier(config.model, config.labels, 1, exif_rotate=config.exif_rotate,
+                            mean=config.mean, std=config.std, crop=config.crop)
+    runtime = find_runtime()
+    rows = classifier.spec.describe()
+    rows.append(("runtime", f"{runtime.name} {runtime_version(runtime)}"))
+    return rows
+
+
+def format_description(rows: list[tuple[str, str]]) -> str:
+    width = max(len(field) for field, _ in rows)
+    return "".join(f"{field:<{width}}  {value}\n" for field, value in rows)

@@ -1,0 +1,280 @@
+"""How to feed a model and read its answer, decided once per model, with where each rule came from.
+
+A TFLite classifier does not always say what it expects, and different exporters say it in
+different places. The rules, in order of precedence (README "Bring your own model"):
+
+- input values: quantized uint8 input gets the pixel values, int8 the pixel values minus 128
+  (what MediaPipe Tasks, the TFLite Task Library and pycoral feed: the normalization was folded
+  into the input quantization at conversion). Float input gets `(pixel - mean) / std` from
+  `--mean/--std`, else pawlite.json (raw pixels), else the TFLite Metadata NormalizationOptions;
+  a float model that states none of these is refused, never guessed.
+- labels: `--labels`, else pawlite.json, else the output tensor's TENSOR_AXIS_LABELS file,
+  else a `labels.txt` member; their count must equal the number of outputs.
+- output: probabilities when pawlite.json says so or the graph ends in SOFTMAX/LOGISTIC;
+  anything else is treated as logits and softmax-ed, so `confidence` is always a probability.
+- pixels: the resize recorded in pawlite.json, else half-pixel bilinear without antialiasing
+  (what MediaPipe's CPU preprocessing does); `--crop center` crops to the input's aspect first.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge.decode import CROP_MODES, DEFAULT_RESIZE, RESIZE_METHODS
+from edge.errors import ModelLoadError
+from edge.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
+from edge.tflite_metadata import TfliteMetadata, read_tflite_metadata
+
+PROBABILITY_OPS = ("SOFTMAX", "LOGISTIC")
+NORMALIZATION_HINT = (
+    "Pass --mean and --std (input = (pixel - mean) / std, one value or one per channel): "
+    "--mean 127.5 --std 127.5 for inputs in [-1, 1] (Teachable Machine's model_unquant.tflite, "
+    "MobileNet, EfficientNet-Lite), --mean 0 --std 255 for [0, 1], --mean 0 --std 1 for raw "
+    "0..255 pixels. `python -m export describe` can write them into the model once."
+)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The input tensor and how uint8 pixels become its values."""
+
+    height: int
+    width: int
+    dtype: str
+    scale: float
+    zero_point: int
+    mean: tuple[float, ...] | None
+    std: tuple[float, ...] | None
+    normalization_source: str
+    resize: str
+    resize_source: str
+    crop: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the Classifier needs to run `path` as its own runtime would."""
+
+    path: str
+    input: InputSpec
+    class_names: tuple[str, ...]
+    labels_source: str
+    output_dtype: str
+    output_scale: float
+    output_zero_point: int
+    output_kind: str
+    output_source: str
+    pawlite: ModelInfo | None
+    metadata: TfliteMetadata
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(field, value) pairs for `edge-classify --info`."""
+        i = self.input
+        quant = (f"scale {i.scale:g}, zero point {i.zero_point}" if i.dtype != "float32"
+                 else "none (float)")
+        if i.mean is None:
+            values = ("pixel values 0..255" if i.dtype == "uint8"
+                      else "pixel values minus 128 (-128..127)")
+        else:
+            low, high = _range(i.mean, i.std)
+            values = f"(pixel - {_nums(i.mean)}) / {_nums(i.std)}  -> [{low:g}, {high:g}]"
+        names = ", ".join(self.class_names[:5]) + (", ..." if len(self.class_names) > 5 else "")
+        out_quant = (f", scale {self.output_scale:g}, zero point {self.output_zero_point}"
+                     if self.output_dtype != "float32" else "")
+        meta = self.metadata
+        return [
+            ("model", self.path),
+            ("written by", "pawlite export" if self.pawlite else
+             ("a tool writing TFLite Metadata" + (f" ({meta.name})" if meta.name else ""))
+             if meta.has_metadata else "unknown (no metadata)"),
+            ("input", f"1x{i.height}x{i.width}x3 {i.dtype}, quantization {quant}"),
+            ("input values", f"{values}  [{i.normalization_source}]"),
+            ("pixels", f"resize {i.resize} [{i.resize_source}], crop {i.crop}"),
+            ("labels", f"{len(self.class_names)} from {self.labels_source}: {names}"),
+            ("output", f"{self.output_dtype}{out_quant}; {self.output_kind} "
+                       f"[{self.output_source}]"),
+            ("confidence", "the output probability" if self.output_kind == "probabilities"
+             else "softmax of the output (logits), so a probability"),
+        ] + ([("warning", meta.problem)] if meta.problem else [])
+
+
+def resolve_spec(
+    path: str | os.PathLike,
+    input_detail: dict,
+    output_detail: dict,
+    labels: str | os.PathLike | Sequence[str] | None = None,
+    mean: float | Sequence[float] | None = None,
+    std: float | Sequence[float] | None = None,
+    resize: str | None = None,
+    crop: str | None = None,
+) -> ModelSpec:
+    """Decide every rule of the module docstring for one model, or raise ModelLoadError."""
+    info = read_model_info(path)
+    meta = read_tflite_metadata(path)
+    shape = tuple(int(d) for d in input_detail["shape"])
+    if len(shape) != 4 or shape[3] != 3:
+        raise ModelLoadError(
+            f"{path}: expected an RGB image input of shape (1, height, width, 3), got {shape}."
+        )
+    dtype = np.dtype(input_detail["dtype"]).name
+    scale, zero_point = input_detail.get("quantization", (0.0, 0))
+    classes = int(np.prod(output_detail["shape"][1:])) if len(output_detail["shape"]) > 1 else 1
+    # Both problems at once: a user should not fix the labels only to learn about the input.
+    problems = []
+    try:
+        mean_v, std_v, norm_source = _normalization(path, dtype, info, meta, mean, std)
+    except ModelLoadError as e:
+        problems.append(str(e))
+    try:
+        names, labels_source = _labels(path, labels, info, meta, classes)
+    except ModelLoadError as e:
+        problems.append(str(e))
+    if problems:
+        raise ModelLoadError("\n".join(problems))
+    if resize is not None:
+        resize_source = "--resize option"
+    elif info is not None:
+        resize, resize_source = info.resize, "pawlite.json"
+    else:
+        resize, resize_source = DEFAULT_RESIZE, "default for models without pawlite.json"
+    if resize not in RESIZE_METHODS:
+        raise ModelLoadError(f"unknown resize method {resize!r}; use {RESIZE_METHODS}.")
+    crop = crop or "none"
+    if crop not in CROP_MODES:
+        raise ModelLoadError(f"unknown crop {crop!r}; use one of {', '.join(CROP_MODES)}.")
+    kind, kind_source = _output_kind(info, meta)
+    out_scale, out_zero = output_detail.get("quantization", (0.0, 0))
+    return ModelSpec(
+        path=str(path),
+        input=InputSpec(shape[1], shape[2], dtype, float(scale), int(zero_point), mean_v, std_v,
+                        norm_source, resize, resize_source, crop),
+        class_names=names,
+        labels_source=labels_source,
+        output_dtype=np.dtype(output_detail["dtype"]).name,
+        output_scale=float(out_scale),
+        output_zero_point=int(out_zero),
+        output_kind=kind,
+        output_source=kind_source,
+        pawlite=info,
+        metadata=meta,
+    )
+
+
+def parse_numbers(value: float | str | Sequence[float] | None, option: str):
+    """One or three finite numbers from the API (float or sequence) or the CLI ("127.5" or
+    "123.7,116.3,103.5"); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+    elif isinstance(value, (int, float)):
+        parts = [value]
+    else:
+        parts = list(value)
+    try:
+        numbers = tuple(float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"{option} takes one number or three (one per channel), "
+                         f"not {value!r}.") from None
+    if len(numbers) not in (1, 3) or not all(math.isfinite(n) for n in numbers):
+        raise ValueError(f"{option} takes one number or three (one per channel), not {value!r}.")
+    return numbers
+
+
+def _normalization(path, dtype, info, meta, mean, std):
+    mean, std = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
+    if (mean is None) != (std is None):
+        raise ValueError("--mean and --std go together: pass both (e.g. --mean 127.5 --std 127.5).")
+    if std is not None and any(s == 0 for s in std):
+        raise ValueError("--std must not be 0.")
+    if dtype in ("uint8", "int8"):
+        if mean is not None:
+            raise ValueError(
+                f"--mean/--std apply to float models only: {path} takes {dtype} pixels, "
+                "its normalization is folded into the input quantization. Drop the options."
+            )
+        rule = "pixel values" if dtype == "uint8" else "pixel values minus 128"
+        return None, None, f"quantized {dtype} input: {rule}, as MediaPipe and pycoral feed it"
+    if dtype != "float32":
+        raise ModelLoadError(
+            f"{path}: input type {dtype} is not supported; edge feeds uint8, int8 or float32."
+        )
+    if mean is not None:
+        return mean, std, "--mean/--std options"
+    if info is not None:
+        low, high = (info.raw.get("input") or {}).get("range", [0, 255])
+        return (float(low),), (float(high - low) / 255.0,), "pawlite.json input range"
+    if meta.normalization is not None:
+        n = meta.normalization
+        if len(n.mean) not in (1, 3) or len(n.std) not in (1, 3) or 0 in n.std:
+            raise ModelLoadError(f"{path}: its NormalizationOptions are unusable "
+                                 f"(mean {n.mean}, std {n.std}). {NORMALIZATION_HINT}")
+        return n.mean, n.std, "TFLite Metadata NormalizationOptions"
+    raise ModelLoadError(
+        f"{path}: float32 input without NormalizationOptions in its metadata, so it does not "
+        f"say which pixel values it expects and edge will not guess. {NORMALIZATION_HINT}"
+    )
+
+
+def _labels(path, labels, info, meta, classes):
+    if isinstance(labels, (str, os.PathLike)):
+        try:
+            text = open(labels, encoding="utf-8-sig").read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ModelLoadError(f"{labels}: cannot read the labels file ({e}).") from None
+        names, source = parse_labels(text), f"--labels {labels}"
+    elif labels is not None:
+        names, source = tuple(str(n) for n in labels), "the labels passed in"
+    elif info is not None:
+        names, source = info.class_names, "pawlite.json"
+    else:
+        names = source = None
+        for label_file in meta.label_files:
+            text = read_member(path, label_file.name)
+            if text is not None:
+                names = parse_labels(text)
+                source = f"{label_file.name} (TENSOR_AXIS_LABELS in the TFLite Metadata)"
+                break
+        if names is None:
+            text = read_member(path, "labels.txt")
+            if text is not None:
+                names, source = parse_labels(text), "labels.txt inside the model"
+    if not names:
+        raise ModelLoadError(
+            f"{path} carries no class names (no pawlite metadata and no label file): "
+            "pass --labels FILE with one class name per line."
+        )
+    if len(names) != classes:
+        raise ModelLoadError(
+            f"{len(names)} class names from {source} for a model with {classes} outputs; "
+            "pass a --labels file with one name per output, in output order."
+        )
+    return names, source
+
+
+def _output_kind(info, meta):
+    if info is not None:
+        return info.output, "pawlite.json"
+    op = meta.output_op
+    if op in PROBABILITY_OPS:
+        return "probabilities", f"the graph ends in {op}"
+    if op is None and meta.problem:
+        return "probabilities", "assumed: the graph could not be read"
+    return "logits", f"the graph ends in {op or 'no op'}, not SOFTMAX or LOGISTIC"
+
+
+def _nums(values: tuple[float, ...]) -> str:
+    text = ", ".join(f"{v:g}" for v in values)
+    return text if len(values) == 1 else f"[{text}]"
+
+
+def _range(mean, std) -> tuple[float, float]:
+    lows = [(0 - m) / s for m, s in zip(np.broadcast_to(mean, 3), np.broadcast_to(std, 3))]
+    highs = [(255 - m) / s for m, s in zip(np.broadcast_to(mean, 3), np.broadcast_to(std, 3))]
+    return min(min(lows), min(highs)), max(max(lows), max(highs))
