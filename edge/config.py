@@ -15,9 +15,9 @@ class ClassifyConfig:
     """Built by the CLI (or by a caller) and handed to `edge.runner.run`.
 
     `output=None` prints a table on a terminal and CSV when stdout is piped; `Path("-")` is
-    stdout. `model=None` is the bundled model; `mean`/`std` (one value or three) normalize a
-    float model that does not say how (see edge.modelspec). `threads=None` uses every CPU core: that many
-    decoder threads, half as many interpreter threads.
+    stdout. `model=None` is the bundled model; `mean`/`std` (one value or three) normalize
+    a float model that does not say how (see edge.modelspec). `threads=None` uses every CPU
+    core: that many decoder threads, half as many interpreter threads.
     """
 
     paths: tuple[Path, ...]

@@ -275,6 +275,6 @@ def _nums(values: tuple[float, ...]) -> str:
 
 
 def _range(mean, std) -> tuple[float, float]:
-    lows = [(0 - m) / s for m, s in zip(np.broadcast_to(mean, 3), np.broadcast_to(std, 3))]
-    highs = [(255 - m) / s for m, s in zip(np.broadcast_to(mean, 3), np.broadcast_to(std, 3))]
-    return min(min(lows), min(highs)), max(max(lows), max(highs))
+    means, stds = np.broadcast_to(mean, 3), np.broadcast_to(std, 3)
+    ends = np.concatenate([(0 - means) / stds, (255 - means) / stds])
+    return float(ends.min()), float(ends.max())

@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | `MODEL_PATH` | bundled model | the .tflite model to load |
 | `LABELS_PATH` | from the model | class names, one per line (a model without a label file) |
-| `MEAN`, `STD` | from the model | `(pixel - MEAN) / STD` for a float model that does not say (`127.5`, or `a,b,c`) |
+| `MEAN`, `STD` | from the model | `(pixel - MEAN) / STD`, float models that do not say |
 | `CROP` | `none` | `center`: crop to the model's aspect ratio before resizing |
 | `OUTPUT_PREFIX` | `pawlite-results/` | results go to `<prefix><key>.json`; never classified |
 | `OUTPUT_BUCKET` | source bucket | bucket for results and manifests |
