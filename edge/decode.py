@@ -31,8 +31,13 @@ from edge.errors import (
     UnreadableFileError,
 )
 
-RESIZE_METHODS = ("tf-bilinear", "pillow-bilinear")
+# tf-bilinear: TF's half-pixel bilinear, what pawlite models are trained on.
+# asymmetric-bilinear: output pixel x samples input x * in/out (no half-pixel shift), what
+#   MediaPipe Tasks' CPU preprocessing (an OpenCV warp) feeds, so foreign models get it.
+# pillow-bilinear: Pillow's antialiased bilinear, for comparison in export's resize study.
+RESIZE_METHODS = ("tf-bilinear", "pillow-bilinear", "asymmetric-bilinear")
 DEFAULT_RESIZE = "tf-bilinear"
+FOREIGN_RESIZE = "asymmetric-bilinear"
 # "center": the largest central region with the model's aspect ratio, before resizing
 # (Teachable Machine's sample code crops photos to a square this way).
 CROP_MODES = ("none", "center")
@@ -83,7 +88,8 @@ def load_image(
         if image.size != (width, height):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
         return np.asarray(image, dtype=np.uint8)
-    return resize_bilinear_tf(np.asarray(image, dtype=np.uint8), (height, width))
+    pixels = np.asarray(image, dtype=np.uint8)
+    return resize_bilinear_tf(pixels, (height, width), half_pixel=resize == "tf-bilinear")
 
 
 def _open_regular_file(path: str | os.PathLike):
@@ -180,18 +186,21 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def resize_bilinear_tf(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def resize_bilinear_tf(
+    pixels: np.ndarray, size: tuple[int, int], half_pixel: bool = True
+) -> np.ndarray:
     """numpy port of `tf.image.resize(x, size, "bilinear", antialias=False)`, rounded to uint8.
 
     Half-pixel centers as TF: source = (dst + 0.5) * in/out - 0.5, neighbours clamped to the
-    image, arithmetic in float32 in TF's order (columns, then rows).
+    image, arithmetic in float32 in TF's order (columns, then rows). `half_pixel=False` maps
+    source = dst * in/out instead (TF1's default, and MediaPipe's CPU warp).
     """
     out_h, out_w = size
     in_h, in_w = pixels.shape[:2]
     if (in_h, in_w) == (out_h, out_w):
         return np.ascontiguousarray(pixels, dtype=np.uint8)
-    y0, y1, ly = _interpolation(in_h, out_h)
-    x0, x1, lx = _interpolation(in_w, out_w)
+    y0, y1, ly = _interpolation(in_h, out_h, half_pixel)
+    x0, x1, lx = _interpolation(in_w, out_w, half_pixel)
     # Rows of (width * 3) values, so every numpy loop below runs over long contiguous rows.
     flat = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(in_h, in_w * 3)
     channel = np.arange(3)
@@ -216,9 +225,12 @@ def _lerp(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
     diff += a
     return diff
 
-def _interpolation(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _interpolation(
+    in_size: int, out_size: int, half_pixel: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     scale = np.float32(in_size / out_size)
-    source = (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    shift = np.float32(0.5 if half_pixel else 0.0)
+    source = (np.arange(out_size, dtype=np.float32) + shift) * scale - shift
     floor = np.floor(source)
     lower = np.maximum(floor, 0).astype(np.int64)
     upper = np.minimum(np.ceil(source), in_size - 1).astype(np.int64)

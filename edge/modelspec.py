@@ -12,8 +12,10 @@ different places. The rules, in order of precedence (README "Bring your own mode
   else a `labels.txt` member; their count must equal the number of outputs.
 - output: probabilities when pawlite.json says so or the graph ends in SOFTMAX/LOGISTIC;
   anything else is treated as logits and softmax-ed, so `confidence` is always a probability.
-- pixels: the resize recorded in pawlite.json, else half-pixel bilinear without antialiasing
-  (what MediaPipe's CPU preprocessing does); `--crop center` crops to the input's aspect first.
+- pixels: the resize recorded in pawlite.json, else bilinear without half-pixel shift or
+  antialiasing (what MediaPipe's CPU preprocessing does; measured against MediaPipe Tasks,
+  it is the one that gives the same probabilities); `--crop center` crops to the input's
+  aspect ratio first.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.decode import CROP_MODES, DEFAULT_RESIZE, RESIZE_METHODS
+from edge.decode import CROP_MODES, FOREIGN_RESIZE, RESIZE_METHODS
 from edge.errors import ModelLoadError
 from edge.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
 from edge.tflite_metadata import TfliteMetadata, read_tflite_metadata
@@ -142,7 +144,7 @@ def resolve_spec(
     elif info is not None:
         resize, resize_source = info.resize, "pawlite.json"
     else:
-        resize, resize_source = DEFAULT_RESIZE, "default for models without pawlite.json"
+        resize, resize_source = FOREIGN_RESIZE, "as MediaPipe Tasks resizes on the CPU"
     if resize not in RESIZE_METHODS:
         raise ModelLoadError(f"unknown resize method {resize!r}; use {RESIZE_METHODS}.")
     crop = crop or "none"

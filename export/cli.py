@@ -116,6 +116,34 @@ def parity_command(
         raise typer.Exit(GATE_FAILED)
 
 
+@app.command("describe")
+def describe_command(
+    model: Path = typer.Argument(..., help="A .tflite image classifier made by another tool."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the described model."),
+    labels: Path = typer.Option(None, help="Class names, one per line (default: the model's)."),
+    mean: str = typer.Option(None, help="Float input: (pixel - MEAN) / STD, one value or three."),
+    std: str = typer.Option(None, help="See --mean."),
+    name: str = typer.Option(None, help="Model name in the metadata (default: file name)."),
+) -> None:
+    """Write standard TFLite Metadata (labels, normalization) into a foreign model, so it runs
+    without flags in edge-classify, MediaPipe Tasks and the TFLite Task Library."""
+    from edge.describe import format_description
+    from edge.modelspec import parse_numbers
+    from export.describe import DescribeConfig, describe
+
+    try:
+        config = DescribeConfig(model=model, out=out, labels=labels, name=name,
+                                mean=parse_numbers(mean, "--mean"),
+                                std=parse_numbers(std, "--std"))
+        rows = describe(config)
+    except ValueError as exc:
+        raise _fail(exc) from None
+    except PawliteError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"wrote {out}; edge now reads it as:")
+    typer.echo(format_description(rows), nl=False)
+
+
 def run(config: ExportConfig, with_parity: bool = True) -> bool:
     """Export every requested variant, then (optionally) gate them; True when all passed."""
     from export.converter import export_models, load_keras_model

@@ -65,52 +65,83 @@ def _associated_file(b, name: str, description: str, file_type: int) -> int:
     return _table(b, 4, fields)
 
 
-def _input_tensor(b, height: int, width: int) -> int:
+def _input_tensor(b, height: int, width: int, mean, std, description: str) -> int:
     size = _table(b, 2, {0: ("uint32", width), 1: ("uint32", height)})
     image = _table(b, 2, {0: ("int8", COLOR_RGB), 1: ("offset", size)})
     content = _table(b, 3, {0: ("uint8", CONTENT_IMAGE), 1: ("offset", image)})
-    norm = _table(b, 2, {0: ("offset", _floats(b, [0.0])), 1: ("offset", _floats(b, [1.0]))})
+    norm = _table(b, 2, {0: ("offset", _floats(b, list(mean))),
+                         1: ("offset", _floats(b, list(std)))})
     unit = _table(b, 2, {0: ("uint8", UNIT_NORMALIZATION), 1: ("offset", norm)})
-    stats = _table(b, 2, {0: ("offset", _floats(b, [255.0])), 1: ("offset", _floats(b, [0.0]))})
+    ends = [(edge - m) / s for edge in (0.0, 255.0)
+            for m, s in zip(np.broadcast_to(mean, 3), np.broadcast_to(std, 3), strict=True)]
+    stats = _table(b, 2, {0: ("offset", _floats(b, [max(ends)])),
+                          1: ("offset", _floats(b, [min(ends)]))})
     name = b.CreateString("image")
-    desc = b.CreateString(
-        f"RGB image, {height}x{width}, raw pixels 0..255 (the model normalizes internally)."
-    )
+    desc = b.CreateString(description)
     fields = {0: ("offset", name), 1: ("offset", desc), 3: ("offset", content)}
     fields.update({4: ("offset", _vector(b, [unit])), 5: ("offset", stats)})
     return _table(b, 7, fields)
 
 
-def _output_tensor(b) -> int:
-    labels = _associated_file(b, LABELS_FILE, "Class names, one per line.", FILE_TENSOR_AXIS_LABELS)
+def _output_tensor(b, labels_file: str, probabilities: bool) -> int:
+    labels = _associated_file(b, labels_file, "Class names, one per line.",
+                              FILE_TENSOR_AXIS_LABELS)
     feature = _table(b, 0, {})
     content = _table(b, 3, {0: ("uint8", CONTENT_FEATURE), 1: ("offset", feature)})
-    stats = _table(b, 2, {0: ("offset", _floats(b, [1.0])), 1: ("offset", _floats(b, [0.0]))})
-    name = b.CreateString("probability")
-    desc = b.CreateString("Class probabilities (softmax over the classes in labels.txt).")
-    fields = {0: ("offset", name), 1: ("offset", desc), 3: ("offset", content)}
-    fields.update({5: ("offset", stats), 6: ("offset", _vector(b, [labels]))})
+    fields = {3: ("offset", content), 6: ("offset", _vector(b, [labels]))}
+    if probabilities:
+        stats = _table(b, 2, {0: ("offset", _floats(b, [1.0])), 1: ("offset", _floats(b, [0.0]))})
+        fields[5] = ("offset", stats)
+        name = b.CreateString("probability")
+        desc = b.CreateString(f"Class probabilities (softmax over the classes in {labels_file}).")
+    else:
+        name = b.CreateString("logits")
+        desc = b.CreateString(f"Class scores (logits) for the classes in {labels_file}.")
+    fields.update({0: ("offset", name), 1: ("offset", desc)})
     return _table(b, 7, fields)
 
 
-def build_model_metadata(name: str, description: str, version: str, image_size) -> bytes:
-    """The `ModelMetadata` flatbuffer of an RGB image classifier with uint8 raw-pixel input."""
+def build_model_metadata(
+    name: str,
+    description: str,
+    version: str,
+    image_size,
+    mean=(0.0,),
+    std=(1.0,),
+    labels_file: str = LABELS_FILE,
+    probabilities: bool = True,
+    pawlite_file: bool = True,
+    author: str = "pawlite",
+) -> bytes:
+    """The `ModelMetadata` flatbuffer of an RGB image classifier.
+
+    The defaults describe pawlite's own models (uint8 raw-pixel input, normalization inside
+    the model, pawlite.json beside the labels); `export describe` passes a foreign model's.
+    """
     height, width = image_size
     b = flatbuffers.Builder(1024)
-    inp, out = _input_tensor(b, height, width), _output_tensor(b)
+    if tuple(mean) == (0.0,) and tuple(std) == (1.0,):
+        input_text = (f"RGB image, {height}x{width}, raw pixels 0..255 "
+                      "(the model normalizes internally).")
+    else:
+        input_text = (f"RGB image, {height}x{width}, input = (pixel - mean) / std with "
+                      f"mean {list(mean)}, std {list(std)}.")
+    inp = _input_tensor(b, height, width, mean, std, input_text)
+    out = _output_tensor(b, labels_file, probabilities)
     subgraph = _table(
         b, 7, {2: ("offset", _vector(b, [inp])), 3: ("offset", _vector(b, [out]))}
     )
-    spec = _associated_file(b, PAWLITE_FILE, "pawlite runner spec (JSON).", FILE_UNKNOWN)
     fields = {
         0: ("offset", b.CreateString(name)),
         1: ("offset", b.CreateString(description)),
         2: ("offset", b.CreateString(version)),
         3: ("offset", _vector(b, [subgraph])),
-        4: ("offset", b.CreateString("pawlite")),
-        6: ("offset", _vector(b, [spec])),
+        4: ("offset", b.CreateString(author)),
         7: ("offset", b.CreateString(MIN_PARSER_VERSION)),
     }
+    if pawlite_file:
+        spec = _associated_file(b, PAWLITE_FILE, "pawlite runner spec (JSON).", FILE_UNKNOWN)
+        fields[6] = ("offset", _vector(b, [spec]))
     b.Finish(_table(b, 8, fields), file_identifier=METADATA_IDENTIFIER)
     return bytes(b.Output())
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge.classifier import BUNDLED_MODEL, Classifier
@@ -50,3 +51,24 @@ def test_bundled_model_keeps_its_committed_test_accuracy(real_split):
     accuracy = correct / len(results)
     floor = committed_test_accuracy() - ALLOWED_DROP_POINTS / 100
     assert accuracy >= floor, f"bundled model: {accuracy:.2%} on test, committed floor {floor:.2%}"
+
+
+REFERENCE_PROBABILITIES = ROOT / "tests" / "fixtures" / "bundled_test_probabilities.json"
+
+
+@pytest.mark.realdata
+def test_bundled_model_probabilities_are_unchanged(real_split):
+    """Edge's input handling for foreign models must leave pawlite's own model bit for bit."""
+    from train.download import sha256_of
+
+    reference = json.loads(REFERENCE_PROBABILITIES.read_text())
+    assert sha256_of(BUNDLED_MODEL) == reference["model_sha256"], (
+        "the bundled model was re-exported: regenerate "
+        f"{REFERENCE_PROBABILITIES.name} with the edge code of the previous model"
+    )
+    root = Path(real_split.data_root)
+    paths = [root / relative for relative, _ in reference["rows"]]
+    results = list(Classifier().classify_paths(paths))
+    got = np.array([r.probabilities for r in results], np.float32)
+    expected = np.array([probs for _, probs in reference["rows"]], np.float32)
+    assert np.abs(got - expected).max() <= 1e-6

@@ -46,3 +46,33 @@ def test_malformed_metadata_is_a_model_error(tmp_path):
 def test_missing_file_is_a_model_error(tmp_path):
     with pytest.raises(ModelLoadError, match="not found"):
         read_model_info(tmp_path / "nope.tflite")
+
+
+def test_labels_keep_their_order_and_lose_only_their_own_index():
+    from edge.modelinfo import parse_labels
+
+    imagenet_like = [f"class {i}" for i in range(1000)] + ["background"]
+    assert parse_labels("\n".join(imagenet_like) + "\n\n") == tuple(imagenet_like)
+    assert parse_labels("0 FRESH APPLE\n1 ROTTEN APPLE\n") == ("FRESH APPLE", "ROTTEN APPLE")
+    assert parse_labels("   0  background\n  1  tench, Tinca tinca") == ("background",
+                                                                         "tench, Tinca tinca")
+    assert parse_labels("1 one\n2 two\n3 three") == ("one", "two", "three")
+    assert parse_labels("0: zero\n1: one") == ("zero", "one")
+    # Not their own index: the numbers are part of the names.
+    assert parse_labels("7 up\n3 musketeers\n") == ("7 up", "3 musketeers")
+    assert parse_labels("0 a\n2 b\n") == ("0 a", "2 b")
+    assert parse_labels("0\n1\n2\n") == ("0", "1", "2")
+    # A blank line inside would shift every later name: it stays, so the count check sees it.
+    assert parse_labels("\ufeffcat\n\ndog\n") == ("cat", "", "dog")
+
+
+def test_tflite_metadata_reader_survives_damaged_files(tmp_path):
+    from edge.tflite_metadata import read_tflite_metadata
+
+    cases = {"short": b"\x10\x00", "garbage": bytes(range(256)) * 4,
+             "offsets": b"\xff\xff\xff\x7fTFL3" + bytes(64)}
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(data)
+        meta = read_tflite_metadata(path)
+        assert not meta.has_metadata and meta.problem, name
