@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.decode import RESIZE_METHODS
 from export import ExportError
 from export.config import ExportConfig
 from export.report import build_report, compare, write_report
@@ -175,7 +174,7 @@ def resize_study(config, split, keras_probs, rows: list[dict], model) -> list[di
             models["float32 (reference)"] = export_models(reference, split, model)[0].path
         study = []
         for variant, path in models.items():
-            for resize in RESIZE_METHODS:
+            for resize in STUDY_RESIZES:
                 probs = done.get((variant, resize))
                 if probs is None:
                     clf = open_classifier(path, resize, config.num_threads)
@@ -186,6 +185,9 @@ def resize_study(config, split, keras_probs, rows: list[dict], model) -> list[di
     return study
 
 
+# The two resizes the study compares (report.resize_finding reads both); edge's third,
+# asymmetric-bilinear, is for foreign models.
+STUDY_RESIZES = ("tf-bilinear", "pillow-bilinear")
 STUDY_KEYS = ("tflite_accuracy", "accuracy_diff_points", "agreement", "disagreements",
               "max_prob_diff", "mean_abs_prob_diff")
 

@@ -10,6 +10,10 @@ edge-classify is timed from the outside (each CSV row is flushed as it is produc
 others print time stamps (scripts/bench_workers.py). The parent never imports TensorFlow.
 
     python scripts/bench.py [--quick] [--data-dir DIR] [--model M.tflite] [--keras-model M.keras]
+                            [--baseline GIT-REF]
+
+`--baseline REF` adds a row "a0 edge-classify @REF": the same command from a git worktree of
+REF (same venv and runtime), so a change to edge is measured against the code before it.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class BenchConfig:
     large_count: int
     large_size: tuple[int, int]
     contenders: tuple[str, ...] = ("a", "b", "c", "d")
+    baseline: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchConfig:
@@ -61,6 +66,7 @@ class BenchConfig:
             large_count=args.large_count or (20 if args.quick else 200),
             large_size=(int(width), int(height)),
             contenders=tuple(args.contenders.split(",")),
+            baseline=args.baseline,
         )
 
 
@@ -93,7 +99,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--large-size", default="4000x3000", help="WxH of the large photos")
     parser.add_argument("--contenders", default="a,b,c,d",
                         help="which to run, e.g. a,c while tuning (the targets need all)")
+    parser.add_argument("--baseline", metavar="GIT-REF",
+                        help="also run edge-classify as it was at this commit (e.g. HEAD~3)")
     return parser.parse_args(argv)
+
+
+def baseline_checkout(ref: str, out: Path) -> Path:
+    """A git worktree of `ref` under `out` (made once per commit)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    tree = out / f"baseline-{commit}"
+    if not (tree / "edge").is_dir():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--force",
+                        str(tree), commit], check=True, capture_output=True)
+    return tree
 
 
 def models(config: BenchConfig) -> tuple[Path, Path]:
@@ -127,11 +146,20 @@ def mediapipe_python(config: BenchConfig) -> str | None:
     return None
 
 
-def contenders(tflite: Path, keras_model: Path, mp_python: str | None) -> dict:
+def contenders(tflite: Path, keras_model: Path, mp_python: str | None,
+               baseline: tuple[str, Path] | None = None) -> dict:
     """name -> (argv builder for a folder, or None when not runnable; times from stdout rows)."""
     edge = shutil.which("edge-classify", path=str(Path(sys.executable).parent)) or "edge-classify"
     workers = str(HERE / "bench_workers.py")
+    rows = {}
+    if baseline is not None:
+        ref, tree = baseline
+        start = f"import sys; sys.path.insert(0, {str(tree)!r}); from edge.cli import main; main()"
+        rows[f"a0 edge-classify @{ref}"] = (
+            lambda d: [sys.executable, "-c", start, str(d), "--model", str(tflite), "--quiet"],
+            True)
     return {
+        **rows,
         "a edge-classify": (lambda d: [edge, str(d), "--model", str(tflite), "--quiet"], True),
         "b keras predict": (lambda d: [sys.executable, workers, "keras", str(keras_model), str(d)],
                             False),
@@ -151,6 +179,8 @@ def run(config: BenchConfig) -> dict:
                          config.large_size, config.out / "large")
     tflite, keras_model = models(config)
     mp_python = mediapipe_python(config) if "d" in config.contenders else None
+    baseline = ((config.baseline, baseline_checkout(config.baseline, config.out))
+                if config.baseline else None)
     megapixels = round(config.large_size[0] * config.large_size[1] / 1e6, 1)
     sets = {"validation": validation, f"{megapixels:g} MP": large}
     results: dict[str, dict[str, Measurement]] = {}
@@ -159,7 +189,8 @@ def run(config: BenchConfig) -> dict:
         megabytes = warm_cache(files) / 1e6
         results[set_name] = {}
         print(f"{set_name}: {len(files)} images, {megabytes:.0f} MB, in {folder}", file=sys.stderr)
-        for name, (argv, edge_rows) in contenders(tflite, keras_model, mp_python).items():
+        for name, (argv, edge_rows) in contenders(tflite, keras_model, mp_python,
+                                                  baseline).items():
             if name[0] not in config.contenders:
                 continue
             if argv is None:

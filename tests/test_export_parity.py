@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -130,6 +131,7 @@ def test_help_lists_the_parity_command_and_the_variants():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "Variant: int8 | float16 | dynamic | float32." in result.output
-    assert "parity  Compare Keras and the exported .tflite" in result.output
+    assert re.search(r"parity +Compare Keras and the exported .tflite", result.output)
+    assert re.search(r"describe +Write standard TFLite Metadata", result.output)
     result = runner.invoke(app, ["parity", "--help"])
     assert result.exit_code == 0 and "--tflite" in result.output
