@@ -125,7 +125,9 @@ class Classifier:
     def _invoke(self, batch: np.ndarray) -> np.ndarray:
         n = len(batch)
         if n != self._batch and self._dynamic_batch:
-            self.interpreter.resize_tensor_input(self._input["index"], [n, *self.input_size, 3])
+            shape = ([n, *self.input_size, 3] if self.spec.input.layout == "NHWC"
+                     else [n, 3, *self.input_size])
+            self.interpreter.resize_tensor_input(self._input["index"], shape)
             self.interpreter.allocate_tensors()
             self._batch = n
         if n < self._batch:
@@ -133,6 +135,8 @@ class Classifier:
             batch = np.concatenate([batch, pad])
         spec = self.spec.input
         tensor = prepare_input(batch, self._input["dtype"], spec.mean, spec.std)
+        if spec.layout == "NCHW":
+            tensor = np.ascontiguousarray(tensor.transpose(0, 3, 1, 2))
         self.interpreter.set_tensor(self._input["index"], tensor)
         self.interpreter.invoke()
         raw = self.interpreter.get_tensor(self._output["index"])[:n].reshape(n, -1)

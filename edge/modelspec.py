@@ -57,6 +57,7 @@ class InputSpec:
     resize: str
     resize_source: str
     crop: str
+    layout: str = "NHWC"
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class ModelSpec:
     def describe(self) -> list[tuple[str, str]]:
         """(field, value) pairs for `edge-classify --info`."""
         i = self.input
-        quant = (f"scale {i.scale:g}, zero point {i.zero_point}" if i.dtype != "float32"
-                 else "none (float)")
+        quant = (f"scale {i.scale:g}, zero point {i.zero_point}"
+                 if i.dtype in ("uint8", "int8") else "none (float)")
         if i.mean is None:
             values = ("pixel values 0..255" if i.dtype == "uint8"
                       else "pixel values minus 128 (-128..127)")
@@ -95,7 +96,9 @@ class ModelSpec:
             ("written by", "pawlite export" if self.pawlite else
              ("a tool writing TFLite Metadata" + (f" ({meta.name})" if meta.name else ""))
              if meta.has_metadata else "unknown (no metadata)"),
-            ("input", f"1x{i.height}x{i.width}x3 {i.dtype}, quantization {quant}"),
+            ("input", (f"1x{i.height}x{i.width}x3" if i.layout == "NHWC" else
+                       f"1x3x{i.height}x{i.width} (channels first)")
+             + f" {i.dtype}, quantization {quant}"),
             ("input values", f"{values}  [{i.normalization_source}]"),
             ("pixels", f"resize {i.resize} [{i.resize_source}], crop {i.crop}"),
             ("labels", f"{len(self.class_names)} from {self.labels_source}: {names}"),
@@ -120,9 +123,14 @@ def resolve_spec(
     info = read_model_info(path)
     meta = read_tflite_metadata(path)
     shape = tuple(int(d) for d in input_detail["shape"])
-    if len(shape) != 4 or shape[3] != 3:
+    if len(shape) == 4 and shape[3] == 3:
+        layout, height, width = "NHWC", shape[1], shape[2]
+    elif len(shape) == 4 and shape[1] == 3:  # channels first, as PyTorch exporters write
+        layout, height, width = "NCHW", shape[2], shape[3]
+    else:
         raise ModelLoadError(
-            f"{path}: expected an RGB image input of shape (1, height, width, 3), got {shape}."
+            f"{path}: expected an RGB image input of shape (1, height, width, 3) or "
+            f"(1, 3, height, width), got {shape}."
         )
     dtype = np.dtype(input_detail["dtype"]).name
     scale, zero_point = input_detail.get("quantization", (0.0, 0))
@@ -154,8 +162,8 @@ def resolve_spec(
     out_scale, out_zero = output_detail.get("quantization", (0.0, 0))
     return ModelSpec(
         path=str(path),
-        input=InputSpec(shape[1], shape[2], dtype, float(scale), int(zero_point), mean_v, std_v,
-                        norm_source, resize, resize_source, crop),
+        input=InputSpec(height, width, dtype, float(scale), int(zero_point), mean_v, std_v,
+                        norm_source, resize, resize_source, crop, layout),
         class_names=names,
         labels_source=labels_source,
         output_dtype=np.dtype(output_detail["dtype"]).name,
@@ -203,9 +211,9 @@ def _normalization(path, dtype, info, meta, mean, std):
             )
         rule = "pixel values" if dtype == "uint8" else "pixel values minus 128"
         return None, None, f"quantized {dtype} input: {rule}, as MediaPipe and pycoral feed it"
-    if dtype != "float32":
+    if dtype not in ("float32", "float16"):
         raise ModelLoadError(
-            f"{path}: input type {dtype} is not supported; edge feeds uint8, int8 or float32."
+            f"{path}: input type {dtype} is not supported; edge feeds uint8, int8 or float."
         )
     if mean is not None:
         return mean, std, "--mean/--std options"

@@ -30,10 +30,13 @@ class ForeignModel:
     std: tuple[float, ...]
     logits: bool
     keras: object
+    channels_first: bool = False
 
     def expected(self, pixels: np.ndarray) -> np.ndarray:
         """Keras on `(pixels - mean) / std`; softmax-ed when the model outputs logits."""
         x = (pixels.astype(np.float32) - np.float32(self.mean)) / np.float32(self.std)
+        if self.channels_first:
+            x = x.transpose(0, 3, 1, 2)
         out = np.asarray(self.keras(x, training=False))
         if self.logits:
             out = np.exp(out - out.max(axis=1, keepdims=True))
@@ -51,6 +54,7 @@ def build(
     metadata_mean: tuple[float, ...] | None = None,
     metadata_std: tuple[float, ...] | None = None,
     labels_file: str = "colours.txt",
+    channels_first: bool = False,
 ) -> ForeignModel:
     """A model trained on `(pixel - mean) / std`; its metadata states `metadata_mean/std`
     (default: the truth)."""
@@ -58,8 +62,9 @@ def build(
     keras = tf.keras
     mean3 = np.broadcast_to(np.float32(mean), 3)
     std3 = np.broadcast_to(np.float32(std), 3)
-    inputs = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    inputs = keras.Input((3, SIZE, SIZE) if channels_first else (SIZE, SIZE, 3))
+    x = keras.layers.Permute((2, 3, 1))(inputs) if channels_first else inputs
+    x = keras.layers.GlobalAveragePooling2D()(x)
     dense = keras.layers.Dense(3, activation=None if logits else "softmax")
     model = keras.Model(inputs, dense(x))
     # logit_c = 10 * (pixel_c - 127.5) / 255, recovered from the normalized input.
@@ -73,7 +78,8 @@ def build(
             for _ in range(64):
                 pixels = rng.uniform(0, 255, (1, 1, 1, 3)) * np.ones((1, SIZE, SIZE, 3))
                 pixels[0, :8] = rng.uniform(0, 255, 3)
-                yield [((pixels - mean3) / std3).astype(np.float32)]
+                x = ((pixels - mean3) / std3).astype(np.float32)
+                yield [x.transpose(0, 3, 1, 2) if channels_first else x]
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
@@ -83,7 +89,8 @@ def build(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore")
         flatbuffer = converter.convert()
-    key = f"{input_type}-{'_'.join(map(str, mean))}-{'_'.join(map(str, std))}-{logits}"
+    key = (f"{input_type}-{'_'.join(map(str, mean))}-{'_'.join(map(str, std))}-{logits}"
+           f"-{channels_first}")
     path = _DIR / f"{key}-{metadata}-{metadata_mean}-{metadata_std}-{labels_file}.tflite"
     if metadata:
         from export import metadata as md
@@ -95,7 +102,7 @@ def build(
         labels = "".join(f"{n}\n" for n in NAMES).encode()
         flatbuffer = md.populate(flatbuffer, meta, {labels_file: labels})
     path.write_bytes(flatbuffer)
-    return ForeignModel(path, tuple(mean), tuple(std), logits, model)
+    return ForeignModel(path, tuple(mean), tuple(std), logits, model, channels_first)
 
 
 def colour_batch(seed: int = 0, n: int = 12) -> np.ndarray:

@@ -204,6 +204,13 @@ def test_uint8_input_ignores_metadata_that_disagrees_with_its_quantization():
     assert clf.spec.input.scale == pytest.approx(1 / 255, rel=0.05)
 
 
+@pytest.mark.parametrize("input_type", ["float32", "uint8"])
+def test_channels_first_models_get_channels_first_input(input_type):
+    model = fm.build(input_type, mean=(0.0,), std=(255.0,), channels_first=True)
+    clf = _check_against_keras(model, 1e-5 if input_type == "float32" else 0.05)
+    assert clf.spec.input.layout == "NCHW" and clf.input_size == (fm.SIZE, fm.SIZE)
+
+
 def test_logits_output_is_softmaxed_into_a_confidence():
     model = fm.build("float32", logits=True)
     clf = _check_against_keras(model, 1e-5)
