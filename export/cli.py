@@ -25,7 +25,8 @@ ALL = typer.Option(False, "--all", help="Make (or check) all four variants.")
 DATA_DIR = typer.Option(None, help="The dataset folder, if it moved since split.json was written.")
 RESIZE = typer.Option(None, help="Edge resize: tf-bilinear | pillow-bilinear (default: tf-bilinear"
                       " on export, the model's recorded method on parity).")
-DROP = typer.Option(1.0, help="Largest |accuracy difference| on the test split, in points.")
+DROP = typer.Option(1.0, help="Largest |accuracy difference| in points, on the validation folder "
+                    "and (when beyond chance) on the test split.")
 AGREE = typer.Option(0.98, help="Smallest top-1 agreement on the validation folder (0..1).")
 STUDY = typer.Option(True, help="Also measure resize vs quantization gaps (float32 reference).")
 RUNS = typer.Option(50, min=1, help="Single-image runs for the latency figure.")

@@ -63,7 +63,8 @@ def test_parity_fails_on_a_model_with_swapped_labels(tiny, tmp_path):
             *_args(tiny)[:-2], "--out", str(tmp_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == GATE_FAILED, result.output
-    assert "FAILED: accuracy difference on test (points); top-1 agreement" in result.output
+    assert ("FAILED: accuracy difference on test (points), where its 95% interval excludes 0; "
+            "accuracy difference on validation folder (points); top-1 agreement") in result.output
     report = json.loads((tmp_path / "parity.json").read_text())
     assert report["passed"] is False
     assert report["variants"][0]["sets"]["validation_folder"]["agreement"] == 0.0
@@ -135,3 +136,24 @@ def test_help_lists_the_parity_command_and_the_variants():
     assert re.search(r"describe +Write standard TFLite Metadata", result.output)
     result = runner.invoke(app, ["parity", "--help"])
     assert result.exit_code == 0 and "--tflite" in result.output
+
+
+def _sets(test_diff, test_interval, folder_diff, agreement=0.99):
+    return {"test": {"accuracy_diff_points": test_diff,
+                     "accuracy_diff_95ci_points": list(test_interval)},
+            "validation_folder": {"accuracy_diff_points": folder_diff, "agreement": agreement}}
+
+
+def test_gate_forgives_test_flips_within_chance_but_not_real_losses():
+    from export.parity import gate_checks
+
+    def passed(sets):
+        return [c["passed"] for c in gate_checks(sets, 1.0, 0.98)]
+
+    # 2 of 192 test images lost, 0 gained: -1.04 points, interval -2.48..+0.39 (chance).
+    assert passed(_sets(-1.04, (-2.48, 0.39), -0.3)) == [True, True, True]
+    # 6 lost: interval entirely below zero, a real loss on the test split.
+    assert passed(_sets(-3.13, (-5.6, -0.6), -0.5)) == [False, True, True]
+    # The limit holds on the 1,000 images whatever the test split says.
+    assert passed(_sets(-0.52, (-1.5, 0.5), -1.2)) == [True, False, True]
+    assert passed(_sets(0.0, (0.0, 0.0), 0.0, agreement=0.97)) == [True, True, False]
