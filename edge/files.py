@@ -18,6 +18,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -89,8 +90,9 @@ class FileWalker:
     def __iter__(self) -> Iterator[Path]:
         self._seen_dirs = {key for key in map(_dir_key, self.exclude) if key is not None}
         yielded: set[str] = set()
+        resolve = functools.lru_cache(maxsize=256)(os.path.realpath)  # one folder, many files
         for path in self._discover():
-            key = file_key(path)
+            key = file_key(path, resolve=resolve)
             if key in yielded or key in self.exclude_files:
                 continue
             yielded.add(key)
@@ -169,8 +171,10 @@ def watch(
         now = time.monotonic()
         for path in walker:
             key = str(path)
+            if key in seen and key not in failed:
+                continue
             current = signature(path)
-            if key in seen and (key not in failed or seen[key] == current):
+            if seen.get(key) == current:
                 continue
             first = pending.get(key)
             if first is not None and first[0] == current and now - first[1] >= settle:
@@ -181,12 +185,13 @@ def watch(
                 pending[key] = (current, now)
 
 
-def file_key(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:
+def file_key(path: str | os.PathLike, base: str | os.PathLike | None = None,
+             resolve=os.path.realpath) -> str:
     """A file's identity across spellings: its folder resolved (symlinks, "..", the working
     folder or `base`), its own name kept, so a symlinked photo is not mistaken for its target."""
     path = os.path.join(base or os.getcwd(), os.fspath(path))
-    folder, name = os.path.split(os.path.normpath(path))
-    return os.path.join(os.path.realpath(folder), name)
+    folder, name = os.path.split(path)
+    return os.path.join(resolve(folder), name)
 
 
 def _inside(path: str, roots: Iterable[str]) -> bool:
