@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from edge.config import ClassifyConfig
-from edge.errors import EdgeError, ModelLoadError
+from edge.errors import EdgeError, ModelLoadError, ResumeError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -24,7 +24,8 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
 @app.command(epilog=(
     "Exit status: 0 every file classified; 1 some files could not be classified "
     "(see their error rows); 2 usage error; 3 the model or the TFLite runtime cannot be "
-    "loaded; 130 interrupted with Ctrl-C before the end (continue with --resume)."
+    "loaded; 130 interrupted with Ctrl-C (continue with --resume), which is also how --watch "
+    "ends."
 ))
 def classify(
     paths: Annotated[list[Path] | None, typer.Argument(
@@ -46,24 +47,31 @@ def classify(
         "--info", help="Print what edge reads from the model (input, normalization and its "
         "source, labels, output) and exit.")] = False,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write rows to FILE (.csv, .jsonl, .json) or '-' for stdout. "
-        "Default: a table on a terminal, CSV when piped.")] = None,
+        "--output", "-o", help="Write rows to FILE (.csv, .jsonl, .json) or '-' for CSV (or "
+        "--format) on stdout. Default: a table on a terminal, CSV when piped. FILE must not "
+        "be an input image; it and FILE.pawlite.json (the model and format it was written "
+        "with) are never read as input.")] = None,
     format: Annotated[str | None, typer.Option(
         "--format", help="csv, jsonl or json (default: from the --output extension).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Classes listed per row.")] = 1,
     threshold: Annotated[float | None, typer.Option(
         help="Below this confidence the label is 'uncertain' (the top class is kept).")] = None,
     sort_into: Annotated[Path | None, typer.Option(
-        "--sort-into", help="Put each image into DIR/<label>/ (never overwrites).")] = None,
+        "--sort-into", help="Put each image into DIR/<label>/ (never overwrites). DIR and "
+        "everything under it is never read as input, even when created during the run; DIR "
+        "must not be or contain an input (refused).")] = None,
     mode: Annotated[str, typer.Option(help="How --sort-into places files: copy, move or link.")
                     ] = "copy",
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="With --sort-into: print what would happen, touch nothing.")] = False,
     resume: Annotated[bool, typer.Option(
-        "--resume", help="Continue an interrupted run from its --output file.")] = False,
+        "--resume", help="Continue an interrupted run from its --output file: files with a "
+        "row there (matched by resolved path) are skipped. Refused when the file was written "
+        "in another format or by another model, or has a damaged line.")] = False,
     watch: Annotated[bool, typer.Option(
-        "--watch", help="Keep running and classify new images as they appear, until Ctrl-C.")
-                     ] = False,
+        "--watch", help="Keep running and classify new images as they appear, until Ctrl-C. "
+        "A file is read once its size and time stamp are unchanged for --settle seconds; a "
+        "file that got an error row is read again when it changes.")] = False,
     interval: Annotated[float, typer.Option(
         help="With --watch: seconds between looks at the folders.")] = 1.0,
     threads: Annotated[int | None, typer.Option(
@@ -73,10 +81,14 @@ def classify(
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="No progress bar and no summary.")] = False,
     recursive: Annotated[bool, typer.Option(
-        "--recursive/--no-recursive", help="Look into subfolders.")] = True,
+        "--recursive/--no-recursive", help="Look into subfolders. A symlinked subfolder is "
+        "entered only when it points inside an input folder; name any other folder itself.")
+                           ] = True,
     exif_rotate: Annotated[bool, typer.Option(
         "--exif-rotate/--no-exif-rotate", help="Turn photos upright by their EXIF orientation.")
                            ] = True,
+    settle: Annotated[float, typer.Option(
+        help="With --watch: seconds a new file must stay unchanged before it is read.")] = 2.0,
 ) -> None:
     """Classify images with a TFLite model, fast and without TensorFlow.
 
@@ -100,7 +112,7 @@ def classify(
         top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
         resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
         quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, mean=mean_values,
-        std=std_values, crop=crop,
+        std=std_values, crop=crop, watch_settle=settle,
     )
     raise typer.Exit(show_info(config) if info else execute(config))
 
@@ -137,6 +149,9 @@ def execute(config: ClassifyConfig) -> int:
     except ModelLoadError as e:
         _error(str(e))
         return EXIT_MODEL
+    except ResumeError as e:
+        _error(str(e))
+        return EXIT_USAGE
     except EdgeError as e:
         _error(str(e))
         return EXIT_FAILURES

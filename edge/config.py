@@ -41,6 +41,7 @@ class ClassifyConfig:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     crop: str = "none"
+    watch_settle: float = 2.0
 
     def output_format(self) -> str | None:
         """csv/jsonl/json from --format, else from the output file's extension."""
@@ -74,3 +75,5 @@ class ClassifyConfig:
             raise ValueError("--top-k, --batch and --threads must be at least 1.")
         if (self.mode != "copy" or self.dry_run) and self.sort_into is None:
             raise ValueError("--mode and --dry-run only apply with --sort-into DIR.")
+        if not self.watch_interval > 0 or not self.watch_settle >= 0:
+            raise ValueError("--interval must be above 0 and --settle at least 0 seconds.")

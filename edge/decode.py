@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -90,6 +91,15 @@ def load_image(
         return np.asarray(image, dtype=np.uint8)
     pixels = np.asarray(image, dtype=np.uint8)
     return resize_bilinear_tf(pixels, (height, width), half_pixel=resize == "tf-bilinear")
+
+
+def silence_pillow_warnings() -> None:
+    """Pillow warns about what the row already says (a decompression bomb is a too-large row)
+    or about metadata unused here (broken EXIF): file:line noise in a long run's stderr.
+    Called by the entry points; warning filters are process-wide, so a library never sets them.
+    """
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    warnings.filterwarnings("ignore", message=r"(Possibly )?[Cc]orrupt EXIF", category=UserWarning)
 
 
 def _open_regular_file(path: str | os.PathLike):
@@ -181,7 +191,8 @@ def to_rgb(image: Image.Image) -> Image.Image:
         gray = np.clip(values >> 8, 0, 255).astype(np.uint8)
         return Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2), "RGB")
     if mode == "F":
-        gray = np.clip(np.rint(np.asarray(image)), 0, 255).astype(np.uint8)
+        values = np.nan_to_num(np.asarray(image), nan=0.0, posinf=255.0, neginf=0.0)
+        gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2), "RGB")
     return image.convert("RGB")
 

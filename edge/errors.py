@@ -50,3 +50,8 @@ class UnreadableFileError(ImageError):
     """The bytes cannot be read at all: missing file, permissions, a directory, a symlink loop."""
 
     kind = "unreadable"
+
+
+class ResumeError(EdgeError):
+    """The --output file cannot be continued as asked (damaged, other format or model): a usage
+    error (exit 2) whose message says how to proceed."""

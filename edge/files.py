@@ -7,14 +7,22 @@ Rules:
   or, whatever its name, when its first bytes are an image signature (decided by content);
   anything else (`notes.txt`, `.DS_Store`, hidden files) is skipped and counted;
 - a candidate that is a broken or looping symlink is still yielded, so it becomes an error row;
-- each folder is entered once (by device and inode), so symlinked folder loops terminate.
+- each folder is entered once (by device and inode), so symlinked folder loops terminate;
+- a symlinked folder met while walking is entered only when it resolves inside one of the
+  folders given: a link to a folder elsewhere is skipped (and counted), so `--mode move`
+  never empties a folder nobody named; name that folder itself to classify it;
+- each file is yielded once, by its resolved path, however many times the arguments name it;
+- the `exclude` folders (the `--sort-into` tree) and `exclude_files` (the output file) are
+  never read, matched by resolved path, so a folder created during the walk is skipped too.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -54,7 +62,9 @@ class FileWalker:
     """Iterate candidate image paths under `paths`, counting what was skipped.
 
     `exclude` folders are never entered (the `--sort-into` destination, so sorted copies are not
-    classified again). Order is deterministic: sorted names within each folder.
+    classified again), whether they exist yet or not. Order is deterministic: sorted names
+    within each folder. `skipped` counts non-image files, `skipped_links` symlinked folders
+    leading out of the given folders.
     """
 
     def __init__(
@@ -62,16 +72,33 @@ class FileWalker:
         paths: Iterable[str | os.PathLike],
         recursive: bool = True,
         exclude: Iterable[str | os.PathLike] = (),
+        exclude_files: Iterable[str | os.PathLike] = (),
     ) -> None:
         self.paths = [Path(p) for p in paths]
         self.recursive = recursive
-        self.exclude = {_dir_key(p) for p in exclude if os.path.isdir(p)}
+        self.exclude = [os.path.realpath(p) for p in exclude]
+        exclude_files = list(exclude_files)
+        self.exclude_files = {key for p in exclude_files
+                              for key in (file_key(p), os.path.realpath(p))}
+        self._excluded_names = {os.path.basename(p) for p in exclude_files}
         self.skipped = 0
+        self.skipped_links = 0
         self._extensions = image_extensions()
         self._seen_dirs: set[tuple[int, int]] = set()
+        self._roots = [os.path.realpath(p) for p in self.paths if p.is_dir()]
 
     def __iter__(self) -> Iterator[Path]:
-        self._seen_dirs = set(self.exclude)
+        self._seen_dirs = {key for key in map(_dir_key, self.exclude) if key is not None}
+        yielded: set[str] = set()
+        resolve = functools.lru_cache(maxsize=256)(os.path.realpath)  # one folder, many files
+        for path in self._discover():
+            key = file_key(path, resolve=resolve)
+            if key in yielded or key in self.exclude_files:
+                continue
+            yielded.add(key)
+            yield path
+
+    def _discover(self) -> Iterator[Path]:
         for path in self.paths:
             if path.is_dir():
                 yield from self._walk(path)
@@ -89,7 +116,8 @@ class FileWalker:
 
     def _walk(self, folder: Path) -> Iterator[Path]:
         key = _dir_key(folder)
-        if key is None or key in self._seen_dirs:
+        if key is None or key in self._seen_dirs or _inside(os.path.realpath(folder),
+                                                             self.exclude):
             return
         self._seen_dirs.add(key)
         try:
@@ -101,8 +129,14 @@ class FileWalker:
         for entry in entries:
             path = Path(entry.path)
             if _is_dir(entry):
-                if self.recursive and not entry.name.startswith("."):
-                    subfolders.append(path)
+                if not self.recursive or entry.name.startswith("."):
+                    continue
+                if entry.is_symlink() and not _inside(os.path.realpath(path), self._roots):
+                    self.skipped_links += 1
+                    continue
+                subfolders.append(path)
+            elif entry.name in self._excluded_names and file_key(path) in self.exclude_files:
+                continue
             elif self.is_candidate(path):
                 yield path
             else:
@@ -113,38 +147,61 @@ class FileWalker:
 
 def watch(
     folders: Iterable[str | os.PathLike],
-    seen: set[str],
+    seen: dict[str, tuple[int, int]],
     stop: threading.Event,
     recursive: bool = True,
     interval: float = 1.0,
     exclude: Iterable[str | os.PathLike] = (),
+    settle: float = 0.0,
+    failed: Container[str] = frozenset(),
+    exclude_files: Iterable[str | os.PathLike] = (),
 ) -> Iterator[Path]:
     """Yield images that appear in `folders` until `stop` is set.
 
-    A new file is yielded once its size and modification time are unchanged over one poll, so
-    a camera still writing a photo is not read half-written. `seen` holds the paths (as str)
-    already handled and is updated.
+    A new file is yielded once its size and modification time have stayed the same across at
+    least one poll and for `settle` seconds, so a camera still writing a photo (even in bursts
+    with pauses) is not read half-written. `seen` maps the paths (as str) already handled to
+    their signature when handled; a path in `failed` (it got an error row) whose size or
+    modification time changes since is yielded again once it settles.
     """
     folders = [Path(f) for f in folders]
-    pending: dict[str, tuple[int, int]] = {}
+    pending: dict[str, tuple[tuple[int, int], float]] = {}
     while not stop.wait(interval):
-        walker = FileWalker(folders, recursive=recursive, exclude=exclude)
+        walker = FileWalker(folders, recursive, exclude, exclude_files)
+        now = time.monotonic()
         for path in walker:
             key = str(path)
-            if key in seen:
+            if key in seen and key not in failed:
                 continue
-            signature = _signature(path)
-            if pending.get(key) == signature:
+            current = signature(path)
+            if seen.get(key) == current:
+                continue
+            first = pending.get(key)
+            if first is not None and first[0] == current and now - first[1] >= settle:
                 del pending[key]
-                seen.add(key)
+                seen[key] = current
                 yield path
-            else:
-                pending[key] = signature
+            elif first is None or first[0] != current:
+                pending[key] = (current, now)
 
 
-def _signature(path: Path) -> tuple[int, int]:
+def file_key(path: str | os.PathLike, base: str | os.PathLike | None = None,
+             resolve=os.path.realpath) -> str:
+    """A file's identity across spellings: its folder resolved (symlinks, "..", the working
+    folder or `base`), its own name kept, so a symlinked photo is not mistaken for its target."""
+    path = os.path.join(base or os.getcwd(), os.fspath(path))
+    folder, name = os.path.split(path)
+    return os.path.join(resolve(folder), name)
+
+
+def _inside(path: str, roots: Iterable[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def signature(path: str | os.PathLike) -> tuple[int, int]:
+    """(size, mtime in ns), what `watch` compares; (-1, -1) when the file cannot be read."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return (-1, -1)
     return (st.st_size, st.st_mtime_ns)

@@ -76,6 +76,16 @@ class ModelSpec:
     pawlite: ModelInfo | None
     metadata: TfliteMetadata
 
+    def setup(self) -> str:
+        """What decides the answers besides the model file, compactly: a resumed run must
+        not mix rows made with other labels, normalization, resize or crop."""
+        import hashlib
+
+        i = self.input
+        names = hashlib.sha256("\n".join(self.class_names).encode()).hexdigest()[:12]
+        values = "raw" if i.mean is None else f"{_nums(i.mean)}/{_nums(i.std)}"
+        return f"labels {names}, values {values}, resize {i.resize}, crop {i.crop}"
+
     def describe(self) -> list[tuple[str, str]]:
         """(field, value) pairs for `edge-classify --info`."""
         i = self.input

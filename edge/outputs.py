@@ -2,6 +2,8 @@
 
 Every row is written and flushed as soon as it is produced, so a run killed at any moment
 leaves every finished row on disk; at most the last line is partial, and `read_rows` drops it.
+A JSON file is closed with "]" after every row (the next row overwrites it), so it is a valid
+array even after `kill -9`. Any other damage is an error naming the line, never a guess.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.classifier import Result
+from edge.errors import ResumeError
+from edge.files import file_key
 
 # File names on Linux may hold bytes that are not UTF-8: written back byte for byte, so that
 # --resume recognises them.
 ERRORS = "surrogateescape"
+_CLOSE = "\n]\n"
 CSV_COLUMNS = ("path", "label", "confidence", "top_class", "top_k", "error_kind", "error_message")
 
 
@@ -83,23 +88,36 @@ class JsonlWriter:
 
 
 class JsonWriter:
-    """A JSON array written one row per line, closed with "]" on close()."""
+    """A JSON array written one row per line. In a file (`keep_closed`) each row is written
+    together with the closing "]" in one write, and the next row overwrites that "]"; on a
+    pipe the "]" comes on close()."""
 
-    def __init__(self, stream: TextIO, rows_before: int = 0) -> None:
+    def __init__(self, stream: TextIO, keep_closed: bool = False) -> None:
         self.stream = stream
-        self.count = rows_before
-        if rows_before == 0:
-            stream.write("[")
-            stream.flush()
+        self.count = 0
+        self.keep_closed = keep_closed
+        stream.write("[")
+        stream.flush()
+        self._end = stream.tell() if keep_closed else None
+        self._append("")
 
     def write(self, result: Result) -> None:
         separator = ",\n" if self.count else "\n"
-        self.stream.write(separator + json.dumps(result.to_dict(), ensure_ascii=False))
-        self.stream.flush()
+        self._append(separator + json.dumps(result.to_dict(), ensure_ascii=False))
         self.count += 1
 
+    def _append(self, text: str) -> None:
+        if self.keep_closed:
+            self.stream.seek(self._end)
+            self.stream.write(text + _CLOSE)
+            self._end += len(text.encode(self.stream.encoding, self.stream.errors))
+        else:
+            self.stream.write(text)
+        self.stream.flush()
+
     def close(self) -> None:
-        self.stream.write("\n]\n")
+        if not self.keep_closed:
+            self.stream.write(_CLOSE)
         self.stream.flush()
 
 
@@ -107,30 +125,40 @@ def open_writer(output: Path | None, fmt: str | None, existing: list[dict] | Non
                 stdout: TextIO | None = None):
     """A writer for `output` ("-" or None: stdout); with `existing` rows, continue that file.
 
-    Continuing rewrites the file with the rows that were read back complete (atomically, via a
-    temporary file), then appends: a partial last line from a killed run disappears.
+    Continuing writes the rows that were read back complete into a temporary file, puts it in
+    place of `output` atomically and goes on writing there: a partial last line from a killed
+    run disappears, and an interruption meanwhile leaves the old file whole.
     """
     stdout = stdout or sys.stdout
     if output is None or str(output) == "-":
         if fmt is None:
             return TableWriter(stdout)
-        return _writer(stdout, fmt, 0)
-    if existing:
-        _rewrite(output, fmt, existing)
-        stream = open(output, "a", encoding="utf-8", errors=ERRORS, newline="")
-        return _writer(stream, fmt, len(existing), owns=True)
+        return _writer(stdout, fmt)
     output.parent.mkdir(parents=True, exist_ok=True)
-    stream = open(output, "w", encoding="utf-8", errors=ERRORS, newline="")
-    return _writer(stream, fmt, 0, owns=True)
+    if not existing:
+        stream = open(output, "w", encoding="utf-8", errors=ERRORS, newline="")
+        return _writer(stream, fmt, owns=True)
+    temp = output.with_name(f".{output.name}.resume-tmp")
+    stream = open(temp, "w", encoding="utf-8", errors=ERRORS, newline="")
+    writer = _writer(stream, fmt, owns=True)
+    try:
+        for row in existing:
+            writer.write(_result_from_row(row))
+        os.replace(temp, output)
+    except BaseException:
+        writer.close()
+        temp.unlink(missing_ok=True)
+        raise
+    return writer
 
 
-def _writer(stream: TextIO, fmt: str, rows_before: int, owns: bool = False):
+def _writer(stream: TextIO, fmt: str, owns: bool = False):
     if fmt == "csv":
-        writer = CsvWriter(stream, header=rows_before == 0)
+        writer = CsvWriter(stream)
     elif fmt == "jsonl":
         writer = JsonlWriter(stream)
     else:
-        writer = JsonWriter(stream, rows_before)
+        writer = JsonWriter(stream, keep_closed=owns)
     if owns:
         writer.close = _closing(writer.close, stream)
     return writer
@@ -144,42 +172,78 @@ def _closing(close, stream: TextIO):
     return both
 
 
-def _rewrite(path: Path, fmt: str, rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = _writer(buffer, fmt, 0)
-    for row in rows:
-        writer.write(_result_from_row(row))
-    temp = path.with_name(f".{path.name}.resume-tmp")
-    temp.write_text(buffer.getvalue(), encoding="utf-8", errors=ERRORS, newline="")
-    os.replace(temp, path)
-
-
 def read_rows(path: Path, fmt: str) -> list[dict]:
-    """The complete rows of an earlier run's output (missing file: none)."""
+    """The complete rows of an earlier run's output (missing file: none).
+
+    A partial last line (a run killed mid-write) is dropped; any other line that is not a row
+    raises ResumeError with the file and line number, as does a file in another format.
+    """
     try:
         text = path.read_text(encoding="utf-8", errors=ERRORS)
     except FileNotFoundError:
         return []
-    if fmt == "json":
-        return _json_rows(text)
+    except UnicodeError:
+        raise _damaged(path, 1, "not a text file") from None
+    found = sniff_format(text)
+    if found is None:
+        return []
+    if found != fmt:
+        raise ResumeError(
+            f"{path} holds {found.upper()} rows, not {fmt.upper()}: resume with --format "
+            f"{found} (the format it was written in), or write to a new --output file.")
     if not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
+    if not text.strip():
+        return []
     if fmt == "csv":
-        return [row for row in csv.DictReader(io.StringIO(text, newline="")) if row.get("path")]
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return _csv_rows(path, text)
+    return _json_rows(path, text, fmt)
 
 
-def _json_rows(text: str) -> list[dict]:
+def sniff_format(text: str) -> str | None:
+    """csv, jsonl or json by the first character our writers put there; None when empty."""
+    head = text.lstrip()[:1]
+    if not head:
+        return None
+    return {"[": "json", "{": "jsonl"}.get(head, "csv")
+
+
+def _csv_rows(path: Path, text: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+        raise _damaged(path, 1, f"the header is not {','.join(CSV_COLUMNS)}")
     rows = []
-    for line in text.splitlines():
-        line = line.strip().rstrip(",")
-        if not line.startswith("{"):
+    for row in reader:
+        if None in row or None in row.values() or not row["path"]:
+            raise _damaged(path, reader.line_num, "not a row of 7 columns with a path")
+        rows.append(row)
+    return rows
+
+
+def _json_rows(path: Path, text: str, fmt: str) -> list[dict]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if fmt == "json":
+            if line in ("", "[", "]", "[]"):
+                continue
+            line = line.rstrip(",")
+        elif not line:
             continue
         try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise _damaged(path, number, f"not JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("path"), str) or not row["path"]:
+            raise _damaged(path, number, 'not a result row (an object with a "path")')
+        rows.append(row)
     return rows
+
+
+def _damaged(path: Path, line: int, why: str) -> ResumeError:
+    return ResumeError(
+        f"{path}, line {line}: {why}. --resume only continues a file edge-classify wrote: "
+        "repair or delete that line, or move the file away and run without --resume.")
 
 
 def _result_from_row(row: dict) -> Result:
@@ -201,6 +265,7 @@ def _result_from_row(row: dict) -> Result:
     )
 
 
-def row_key(path: str | os.PathLike) -> str:
-    """How --resume matches a row to a file: the absolute, normalised path."""
-    return os.path.normpath(os.path.abspath(path))
+def row_key(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:
+    """How --resume matches a row to a file: its resolved path (`base`: the folder relative
+    paths were written from), so another working folder or spelling still matches."""
+    return file_key(path, base)

@@ -18,6 +18,7 @@ class Summary:
     classified: int = 0
     failed: int = 0
     skipped: int = 0
+    skipped_links: int = 0
     already_done: int = 0
     sorted: int = 0
     interrupted: bool = False
@@ -54,6 +55,9 @@ class Summary:
             lines.append(f"failed {self.failed}: {kinds}")
         if self.skipped:
             lines.append(f"skipped {self.skipped} non-image files")
+        if self.skipped_links:
+            lines.append(f"skipped {self.skipped_links} symlinked folders leading outside the "
+                         "inputs (name a folder on the command line to classify it)")
         if self.already_done:
             lines.append(f"resumed: {self.already_done} files were already done")
         if self.sorted:

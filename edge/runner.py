@@ -11,14 +11,17 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from edge.classifier import Classifier
-from edge.config import ClassifyConfig
-from edge.files import FileWalker, watch
+from edge.config import STDOUT, ClassifyConfig
+from edge.decode import silence_pillow_warnings
+from edge.files import FileWalker, looks_like_image, signature, watch
 from edge.outputs import open_writer, read_rows, row_key
 from edge.progress import Progress, Summary
+from edge.runrecord import RunRecord, sha256_of
 from edge.sorting import Sorter
 
 log = logging.getLogger(__name__)
@@ -31,36 +34,44 @@ def run(
     stop: threading.Event | None = None,
 ) -> Summary:
     """Classify everything `config` names; returns the counts. Setting `stop` ends the run
-    after the rows in progress (Ctrl-C in the CLI, the normal end of --watch).
+    after the rows in progress (Ctrl-C in the CLI; the only way --watch ends).
 
-    Raises ValueError for inconsistent options, ModelLoadError when nothing can run.
+    Raises ValueError for inconsistent options, ResumeError when --output cannot be continued,
+    ModelLoadError when nothing can run.
     """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     stop = stop or threading.Event()
     config.validate()
+    _check_layout(config)
+    silence_pillow_warnings()
     threads = config.threads or os.cpu_count() or 1
     classifier = Classifier(config.model, config.labels, max(1, threads // 2),
                             exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
                             crop=config.crop)
     fmt = config.output_format()
-    if fmt is None and config.output is None and not _isatty(stdout):
+    if fmt is None and (config.output == STDOUT or (config.output is None
+                                                    and not _isatty(stdout))):
         fmt = "csv"
-    existing = read_rows(config.output, fmt) if config.resume else []
+    existing, base = _start_record(config, fmt, classifier, stderr)
     summary = Summary()
     exclude = [config.sort_into] if config.sort_into else []
-    walker = FileWalker(config.paths, config.recursive, exclude)
-    done = {row_key(row["path"]) for row in existing}
-    paths = _paths(config, walker, done, summary, stop, exclude)
+    outputs = _output_files(config)
+    walker = FileWalker(config.paths, config.recursive, exclude, outputs)
+    done = {row_key(row["path"], base) for row in existing}
+    failed: set[str] = set()
+    paths = _paths(config, walker, done, summary, stop, failed)
     sorter = Sorter(config.sort_into, config.mode, config.dry_run) if config.sort_into else None
     progress = Progress(stderr, enabled=not config.quiet and _isatty(stderr))
     if progress.enabled and not config.watch:
-        _count_in_background(config, exclude, len(done), progress)
+        _count_in_background(config, exclude, outputs, len(done), progress)
     writer = open_writer(config.output, fmt, existing, stdout)
+    absolute = base is not None and base != os.getcwd()
     try:
         results = classifier.classify_paths(paths, config.top_k, config.threshold,
                                             config.batch, threads)
         for result in results:
+            (failed.discard if result.ok else failed.add)(result.path)
             if sorter is not None and result.ok:
                 placement = sorter.place(result.path, result.label)
                 summary.sorted += 1
@@ -70,38 +81,109 @@ def run(
                                  f"{placement.target}\n")
             summary.add(result)
             progress.clear()
-            writer.write(result)
+            writer.write(replace(result, path=os.path.abspath(result.path)) if absolute
+                         else result)
             progress.update(summary)
     finally:
         writer.close()
         progress.clear()
         summary.finish()
         summary.skipped = walker.skipped
-    summary.interrupted = stop.is_set() and not config.watch
+        summary.skipped_links = walker.skipped_links
+    summary.interrupted = stop.is_set()
     return summary
 
 
+def _check_layout(config: ClassifyConfig) -> None:
+    """Refuse an --output that is one of the inputs and a --sort-into tree holding an input:
+    the first would overwrite a photo, the second would read its own copies forever."""
+    output = config.output
+    if output not in (None, STDOUT) and (output.exists() and _is_input(config, output)):
+        raise ValueError(f"--output {output} is one of the input images: writing there would "
+                         "destroy it. Choose another file name, e.g. results.csv.")
+    if config.sort_into is not None:
+        destination = os.path.realpath(config.sort_into)
+        for path in config.paths:
+            real = os.path.realpath(path)
+            if real == destination or real.startswith(destination.rstrip(os.sep) + os.sep):
+                raise ValueError(
+                    f"--sort-into {config.sort_into} holds the input {path}: sorted files "
+                    "would be read again as input. Sort into a folder outside the inputs "
+                    "(one inside an input folder is fine: it is never read).")
+
+
+def _is_input(config: ClassifyConfig, output: Path) -> bool:
+    """Named on the command line, an image by content, or a candidate in an input folder that
+    no earlier run wrote (it has no run record)."""
+    if looks_like_image(output):
+        return True
+    real = os.path.realpath(output)
+    ours = RunRecord.path_for(output).exists()
+    for path in config.paths:
+        if path.is_dir() and not ours:
+            folder = os.path.realpath(path)
+            inside = (real.startswith(folder.rstrip(os.sep) + os.sep) if config.recursive
+                      else os.path.dirname(real) == folder)
+            if inside and FileWalker([]).is_candidate(Path(real)):
+                return True
+        elif path.exists() and os.path.samefile(path, output):
+            return True
+    return False
+
+
+def _output_files(config: ClassifyConfig) -> list[Path]:
+    if config.output in (None, STDOUT):
+        return []
+    return [config.output, RunRecord.path_for(config.output)]
+
+
+def _start_record(config: ClassifyConfig, fmt: str | None, classifier: Classifier,
+                  stderr: TextIO) -> tuple[list[dict], str | None]:
+    """Check and write the output's run record; returns (rows to keep, the folder relative
+    paths in them are relative to)."""
+    if config.output in (None, STDOUT):
+        return [], None
+    model = Path(classifier.model_path)
+    record = RunRecord(fmt, sha256_of(model), model.name, os.getcwd(),
+                       classifier.spec.setup())
+    existing, earlier = [], None
+    if config.resume:
+        earlier = RunRecord.load(config.output) if config.output.exists() else None
+        if earlier is not None:
+            record.check_resume(earlier, config.output)
+            record = replace(record, cwd=earlier.cwd)
+        existing = read_rows(config.output, fmt)
+        if earlier is None and existing:
+            stderr.write(f"note: {config.output} has no record of the model that wrote it "
+                         f"({RunRecord.path_for(config.output).name}); continuing with "
+                         f"{model.name}\n")
+    record.save(config.output)
+    return existing, record.cwd if earlier is not None else None
+
+
 def _paths(config: ClassifyConfig, walker: FileWalker, done: set[str], summary: Summary,
-           stop: threading.Event, exclude: list[Path]) -> Iterator[Path]:
-    seen: set[str] = set()
+           stop: threading.Event, failed: set[str]) -> Iterator[Path]:
+    seen: dict[str, tuple[int, int]] = {}
     for path in walker:
         if stop.is_set():
             return
-        seen.add(str(path))
+        if config.watch:
+            seen[str(path)] = signature(path)
         if done and row_key(path) in done:
             summary.already_done += 1
             continue
         yield path
     if config.watch:
         folders = [p for p in config.paths if p.is_dir()]
-        yield from watch(folders, seen, stop, config.recursive, config.watch_interval, exclude)
+        yield from watch(folders, seen, stop, config.recursive, config.watch_interval,
+                         walker.exclude, config.watch_settle, failed, _output_files(config))
 
 
-def _count_in_background(config: ClassifyConfig, exclude: list[Path], already: int,
-                         progress: Progress) -> None:
+def _count_in_background(config: ClassifyConfig, exclude: list[Path], outputs: list[Path],
+                         already: int, progress: Progress) -> None:
     def count() -> None:
         try:
-            total = sum(1 for _ in FileWalker(config.paths, config.recursive, exclude))
+            total = sum(1 for _ in FileWalker(config.paths, config.recursive, exclude, outputs))
         except Exception:  # the real walk reports the problem; the count only feeds the ETA
             return
         progress.total = max(0, total - already)

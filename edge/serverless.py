@@ -16,16 +16,20 @@
   summary with `continuation_token` and `next_event` (null when finished).
 
 The model loads once per container, on the first invocation; configuration is read from the
-environment then (see `edge.serverless_config` for the table of variables).
+environment then (see `edge.serverless_config` for the table of variables). Lambda sends one
+event at a time to a process; anywhere else, calls from several threads take turns on a lock,
+because the one interpreter is not thread-safe.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from edge.classifier import Classifier
+from edge.decode import silence_pillow_warnings
 from edge.errors import EdgeError
 from edge.objectstore import ObjectStore, make_client
 from edge.serverless_batch import decode_token, encode_token, run_batch
@@ -45,6 +49,7 @@ __all__ = ["RetryLater", "decode_token", "encode_token", "get_worker", "handler"
            "process_event", "reset"]
 log = logging.getLogger(__name__)
 _WORKER: Worker | None = None
+_LOCK = threading.RLock()
 
 
 class RetryLater(EdgeError):
@@ -63,6 +68,12 @@ def handler(event, context=None) -> dict:
 
 def process_event(event, context=None) -> tuple[dict, dict]:
     """(platform response, summary); never raises for bad input, only for a broken deployment."""
+    with _LOCK:
+        return _process_event(event, context)
+
+
+def _process_event(event, context) -> tuple[dict, dict]:
+    silence_pillow_warnings()
     worker = get_worker()
     budget = Budget(context, worker.config.safety_margin_ms)
     try:
@@ -81,26 +92,32 @@ def process_event(event, context=None) -> tuple[dict, dict]:
 def get_worker() -> Worker:
     """The container's worker (config, model, S3 client), created on first use."""
     global _WORKER
-    if _WORKER is None:
-        started = time.perf_counter()
-        config = ServerlessConfig.from_env()
-        # The handler is an entry point: the platform's root handler prints what we let through.
-        logging.getLogger("edge").setLevel(config.log_level)
-        classifier = Classifier(config.model_path, config.labels_path, config.num_threads,
-                                mean=config.mean, std=config.std, crop=config.crop)
-        model = ModelIdentity.of(classifier.model_path, classifier.class_names)
-        worker = Worker(classifier, ObjectStore(make_client(config.download_workers + 2)),
-                        config, model)
-        worker.load_seconds = time.perf_counter() - started
-        log.info("model %s loaded in %.3f s", model.name, worker.load_seconds)
-        _WORKER = worker
-    return _WORKER
+    with _LOCK:
+        if _WORKER is None:
+            _WORKER = _new_worker()
+        return _WORKER
+
+
+def _new_worker() -> Worker:
+    started = time.perf_counter()
+    config = ServerlessConfig.from_env()
+    # The handler is an entry point: the platform's root handler prints what we let through.
+    logging.getLogger("edge").setLevel(config.log_level)
+    classifier = Classifier(config.model_path, config.labels_path, config.num_threads,
+                            mean=config.mean, std=config.std, crop=config.crop)
+    model = ModelIdentity.of(classifier.model_path, classifier.class_names)
+    worker = Worker(classifier, ObjectStore(make_client(config.download_workers + 2)),
+                    config, model)
+    worker.load_seconds = time.perf_counter() - started
+    log.info("model %s loaded in %.3f s", model.name, worker.load_seconds)
+    return worker
 
 
 def reset() -> None:
     """Forget the loaded model and config (tests, or a new MODEL_PATH in the same process)."""
     global _WORKER
-    _WORKER = None
+    with _LOCK:
+        _WORKER = None
 
 
 def run_messages(worker: Worker, parsed: ParsedEvent, budget: Budget) -> tuple[dict, dict]:
@@ -110,7 +127,7 @@ def run_messages(worker: Worker, parsed: ParsedEvent, budget: Budget) -> tuple[d
     ignored = sum(m.ignored for m in parsed.messages)
     for index, message in enumerate(parsed.messages):
         for ref in message.objects:
-            if is_own_output(ref.key, config.output_prefix):
+            if is_own_output(ref.key, config.output_prefix) or ref.key.endswith("/"):
                 ignored += 1
             else:
                 owners.setdefault(ref, []).append(index)
@@ -119,8 +136,8 @@ def run_messages(worker: Worker, parsed: ParsedEvent, budget: Budget) -> tuple[d
     for start in range(0, len(refs), config.batch_size):
         if not budget.allows_chunk():
             break
-        outcomes += worker.timed(refs[start:start + config.batch_size], budget,
-                                 config.output_prefix, config.output_bucket)
+        outcomes += worker.isolated(refs[start:start + config.batch_size], budget,
+                                    config.output_prefix, config.output_bucket)
     deferred = refs[len(outcomes):]
     if deferred and not outcomes:
         log.error(no_time_message(config))

@@ -30,6 +30,7 @@ def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> dict:
     out_bucket = request.output_bucket or config.output_bucket or request.bucket
     try:
         after = decode_token(request.continuation_token)
+        _check_prefixes(request.prefix, out_prefix, config.output_prefix)
     except EventError as e:
         return {"kind": "batch", "status": "error", "error_kind": "malformed-event",
                 "error": str(e)}
@@ -44,7 +45,7 @@ def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> dict:
                     break
                 part = page[start_i:start_i + config.batch_size]
                 todo = [r for r in part if _candidate(r.key, out_prefix, config, skipped)]
-                outcomes += worker.timed(todo, budget, out_prefix, out_bucket)
+                outcomes += worker.isolated(todo, budget, out_prefix, out_bucket)
                 after = part[-1].key
             else:
                 finished = not more
@@ -58,6 +59,15 @@ def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> dict:
     summary["manifest"] = _write_manifest(worker, request, out_bucket, out_prefix, start,
                                           outcomes, summary)
     return _with_continuation(summary, request, after, finished)
+
+
+def _check_prefixes(prefix: str, *output_prefixes: str) -> None:
+    """Everything under an output prefix is skipped as our own output: a prefix inside one
+    would finish "complete" with nothing done."""
+    for out in output_prefixes:
+        if prefix.startswith(out):
+            raise EventError(f"prefix {prefix!r} is inside the output prefix {out!r}, whose "
+                             "keys are never classified: choose another output_prefix")
 
 
 def _candidate(key: str, out_prefix: str, config: ServerlessConfig, skipped: Counter) -> bool:

@@ -74,7 +74,7 @@ def parse_event(event) -> ParsedEvent:
     if isinstance(records, list) and records:
         sources = {r.get("eventSource") if isinstance(r, dict) else None for r in records}
         if sources == {"aws:sqs"}:
-            return ParsedEvent("sqs", tuple(_sqs_message(r) for r in records))
+            return ParsedEvent("sqs", tuple(_isolated(_sqs_message, r) for r in records))
         if sources == {"aws:s3"}:
             return ParsedEvent("s3", (_s3_message(None, records),))
         raise EventError(f"unsupported eventSource {sorted(map(str, sources))}: "
@@ -106,10 +106,21 @@ def _task(task) -> Message:
     task_id = str(task.get("taskId", "")) if isinstance(task, dict) else ""
     try:
         bucket = task.get("s3Bucket") or str(task["s3BucketArn"]).split(":::", 1)[1]
-        key = unquote_plus(str(task["s3Key"]))
-    except (AttributeError, IndexError, KeyError, TypeError) as e:
+        key = unquote_plus(_name(task["s3Key"], "s3Key"))
+        bucket = _name(bucket, "bucket")
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
         return Message(task_id, error=f"malformed S3 Batch Operations task: missing or bad {e}")
     return Message(task_id, (ObjectRef(str(bucket), key),))
+
+
+def _isolated(parse, record) -> Message:
+    """One message's parse, whatever it raises: a poisoned message must not sink its batch."""
+    try:
+        return parse(record)
+    except Exception as e:
+        message_id = record.get("messageId") if isinstance(record, dict) else None
+        return Message(str(message_id or ""), error=f"cannot parse the message: "
+                                                    f"{type(e).__name__}: {e}")
 
 
 def _sqs_message(record: dict) -> Message:
@@ -118,7 +129,7 @@ def _sqs_message(record: dict) -> Message:
         body = json.loads(record.get("body") or "")
         if isinstance(body, dict) and body.get("Type") == "Notification" and "Message" in body:
             body = json.loads(body["Message"])
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         return Message(message_id, error=f"the message body is not JSON ({e})")
     if isinstance(body, dict) and body.get("Event") == "s3:TestEvent":
         return Message(message_id, ignored=1)
@@ -137,16 +148,31 @@ def _s3_message(message_id: str | None, records: list) -> Message:
                 continue
             s3 = record["s3"]
             obj = s3["object"]
-            size = obj.get("size")
             objects.append(ObjectRef(
-                bucket=str(s3["bucket"]["name"]),
-                key=unquote_plus(str(obj["key"])),
+                bucket=_name(s3["bucket"]["name"], "bucket name"),
+                key=unquote_plus(_name(obj["key"], "key")),
                 etag=normalize_etag(obj.get("eTag")),
-                size=int(size) if size is not None else None,
+                size=_size(obj.get("size")),
             ))
-        except (AttributeError, KeyError, TypeError, ValueError) as e:
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as e:
             errors.append(f"malformed S3 record: missing or bad {e}")
     return Message(message_id, tuple(objects), "; ".join(errors) or None, ignored)
+
+
+def _name(value, what: str) -> str:
+    """Bucket names and keys must be non-empty strings: `null` would become the key "None"."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} {json.dumps(value)[:80]} (expected a non-empty string)")
+    return value
+
+
+def _size(value) -> int | None:
+    if value is None:
+        return None
+    size = int(value)  # inf: OverflowError, NaN and text: ValueError
+    if size < 0 or size != value and not isinstance(value, str):
+        raise ValueError(f"size {value!r} (expected a whole number of bytes)")
+    return size
 
 
 def normalize_etag(etag) -> str | None:

@@ -5,11 +5,13 @@ Every object ends as one `Outcome`, never an exception:
 - `error`: a permanent problem (missing, access denied, too large, not an image), recorded as
   an error result so nothing is lost and a retry would not help;
 - `retry`: a transient problem (throttling, network, result not writable); nothing written.
+An object whose result key would pass S3's 1,024-byte limit is an `error` with nothing written.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import time
@@ -31,6 +33,8 @@ RESULT_SUFFIXES = (".json", ".jsonl")
 # The response and the log line stay small; the manifest and the result files list them all.
 MAX_LISTED_FAILURES = 50
 CONTENT_ERRORS = frozenset({"not-an-image", "truncated", "empty", "too-large", "corrupt"})
+MAX_KEY_BYTES = 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,30 @@ class Worker:
         budget.record(time.perf_counter() - started)
         return outcomes
 
+    def isolated(self, refs: list[ObjectRef], budget: Budget, output_prefix: str,
+                 output_bucket: str | None = None) -> list[Outcome]:
+        """`timed`, but an unexpected exception costs only the object that raised it: the
+        chunk is redone one object at a time, and that one becomes a `retry` outcome."""
+        try:
+            return self.timed(refs, budget, output_prefix, output_bucket)
+        except Exception:
+            if len(refs) == 1:
+                return [self._crashed(refs[0])]
+        outcomes = []
+        for ref in refs:
+            try:
+                outcomes += self.timed([ref], budget, output_prefix, output_bucket)
+            except Exception:
+                outcomes.append(self._crashed(ref))
+        return outcomes
+
+    @staticmethod
+    def _crashed(ref: ObjectRef) -> Outcome:
+        log.exception("unexpected error on s3://%s/%s (a bug: please report it)",
+                      ref.bucket, ref.key)
+        return Outcome(ref, "retry", None, error_kind="internal-error",
+                       error_message="unexpected error, see the function's log")
+
     def process(self, refs: list[ObjectRef], output_prefix: str,
                 output_bucket: str | None = None) -> list[Outcome]:
         """One outcome per ref, in order; S3 requests run in parallel threads."""
@@ -109,6 +137,10 @@ class Worker:
     def _stage(self, target):
         """An Outcome if done already, an ObjectError if failed, else (ref, local file)."""
         ref, bucket, result_key, path = target
+        if len(result_key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+            return Outcome(ref, "error", None, error_kind="key-too-long", error_message=(
+                f"the result key would be over S3's {MAX_KEY_BYTES}-byte limit: use a "
+                "shorter OUTPUT_PREFIX or key"))
         try:
             existing = self.store.result_metadata(bucket, result_key)
             if self._is_current(existing, ref.etag):

@@ -292,3 +292,21 @@ def test_center_crop_keeps_the_middle_square(tmp_path):
     (whole,) = Classifier(model.path).classify_paths([path])
     (cropped,) = Classifier(model.path, crop="center").classify_paths([path])
     assert whole.label == "red" and cropped.label == "blue"
+
+
+def test_resume_refuses_rows_made_with_other_model_settings(tmp_path):
+    model = fm.build("float32", mean=(0.0,), std=(255.0,))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, colour in enumerate([(240, 10, 10), (10, 240, 10)]):
+        Image.fromarray(np.full((20, 20, 3), colour, np.uint8)).save(photos / f"{i}.png")
+    out = tmp_path / "rows.csv"
+    runner = CliRunner()
+    first = runner.invoke(app, ["--model", str(model.path), "-o", str(out), "-q", str(photos)])
+    assert first.exit_code == 0, first.output
+    other = runner.invoke(app, ["--model", str(model.path), "-o", str(out), "--resume", "-q",
+                                "--crop", "center", str(photos)])
+    assert other.exit_code == 2 and "other settings" in other.output
+    same = runner.invoke(app, ["--model", str(model.path), "-o", str(out), "--resume", "-q",
+                               str(photos)])
+    assert same.exit_code == 0, same.output

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from edge.errors import EdgeError
-from edge.files import FileWalker, looks_like_image, watch
+from edge.files import FileWalker, looks_like_image, signature, watch
 from tests.edge_helpers import save, solid
 
 
@@ -78,7 +78,8 @@ def test_watch_yields_a_new_file_once_it_is_stable(tmp_path):
     found = []
 
     def consume():
-        for path in watch([tmp_path], {str(tmp_path / "old.jpg")}, stop, interval=0.05):
+        old = tmp_path / "old.jpg"
+        for path in watch([tmp_path], {str(old): signature(old)}, stop, interval=0.05):
             found.append(path.name)
 
     thread = threading.Thread(target=consume)

@@ -45,12 +45,10 @@ def test_formats_parse_back(tmp_path, fmt):
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json"])
 def test_partial_last_row_is_dropped_and_continuing_gives_valid_file(tmp_path, fmt):
     path = tmp_path / f"out.{fmt}"
-    writer = open_writer(path, fmt)
-    for row in ROWS[:2]:
-        writer.write(row)
-    partial = {"csv": "half-a-row,ca", "jsonl": '{"path": "half', "json": ',\n{"path": "ha'}
-    writer.stream.write(partial[fmt])
-    writer.stream.flush()  # killed here: no close()
+    _write(path, fmt)
+    data = path.read_bytes()
+    last = data.rindex(b"bad.jpg")
+    path.write_bytes(data[:last + 3])  # killed in the middle of the last row
     existing = read_rows(path, fmt)
     assert [r["path"] for r in existing] == [ROWS[0].path, ROWS[1].path]
     _write(path, fmt, ROWS[2:], existing)
