@@ -33,11 +33,16 @@ def _usable_url(url: str) -> str | None:
 
 
 def real_data_source() -> tuple[str | None, str]:
-    """(data URL, reason) from PAWLITE_DATA_URL, else ../shared; URL None when unusable."""
-    url = os.environ.get("PAWLITE_DATA_URL") or (
-        f"file://{SHARED_ZIP}" if SHARED_ZIP.is_file() else OFFICIAL_URL
-    )
+    """(data URL, reason) from PAWLITE_DATA_URL, else ../shared; URL None when unusable.
+
+    `make test` always exports the Makefile's DATA_URL (the official URL by default), so an
+    unreachable URL falls back to ../shared when it is there.
+    """
+    shared = f"file://{SHARED_ZIP}" if SHARED_ZIP.is_file() else None
+    url = os.environ.get("PAWLITE_DATA_URL") or shared or OFFICIAL_URL
     reason = _usable_url(url)
+    if reason and shared and url != shared:
+        return shared, ""
     return (None, reason) if reason else (url, "")
 
 
@@ -46,9 +51,11 @@ def real_base_weights() -> str | None:
         str(SHARED_WEIGHTS) if SHARED_WEIGHTS.is_file() else "imagenet"
     )
     if weights == "imagenet":
-        return None if _usable_url(
+        if not _usable_url(
             "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
-        ) else weights
+        ):
+            return weights
+        return str(SHARED_WEIGHTS) if SHARED_WEIGHTS.is_file() else None
     return weights if Path(weights).is_file() else None
 
 
