@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from train.config import ADAM_DEFAULT_LEARNING_RATE
 from train.download import sha256_of
 from train.errors import PawliteError
 
@@ -164,8 +165,11 @@ def build_model(
     weights: Path | None = None,
     seed: int = 1337,
     num_classes: int = 2,
+    learning_rate: float = ADAM_DEFAULT_LEARNING_RATE,
 ):
     """Build and compile model `number` (1-4) with Adam's default rate, as the study did.
+
+    `learning_rate` exists so tests can make a model collapse; the study never changes it.
 
     Seeds Keras's global RNG first, so a model's initial weights do not depend on which
     other models were built before it. `weights` is model4's base weights file. The study's
@@ -181,7 +185,7 @@ def build_model(
     else:
         model = _sequential(number, image_size, seed, num_classes)
     model.compile(
-        optimizer=keras.optimizers.Adam(),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )

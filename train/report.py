@@ -7,10 +7,10 @@ the study), so a rerun with other results tells a different, still true, story.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
 from pathlib import Path
+
+from train.machine import REPRODUCIBLE
 
 # What the study reported, to print beside ours (validation accuracy as a [low, high] range).
 STUDY = {
@@ -43,36 +43,6 @@ def overfitting_verdict(gap: float) -> str:
     return "no overfitting"
 
 
-def library_versions() -> dict[str, str]:
-    import keras
-    import matplotlib
-    import numpy
-    import PIL
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": numpy.__version__,
-        "matplotlib": matplotlib.__version__,
-        "pillow": PIL.__version__,
-        "platform": platform.platform(),
-    }
-
-
-def runtime_info() -> dict:
-    """What decides the speed: cores, TF threads, and whether oneDNN kernels were switched on."""
-    import tensorflow as tf
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-    }
-
-
 def _pct(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
@@ -102,14 +72,43 @@ def _trend(val: list[float]) -> str | None:
     return "had levelled off by the end"
 
 
+def _study(metrics: dict, name: str) -> dict | None:
+    """The study's numbers for `name`, or None when the data is not the study's (issue 13)."""
+    reported = metrics.get("study_reported")
+    return reported.get(name) if reported else None
+
+
+def _collapsed(m: dict) -> bool:
+    return m.get("status") == "collapsed"
+
+
+def collapse_lines(name: str, m: dict) -> list[str]:
+    """What a collapsed run tells us: how it was recognised and why it likely happened."""
+    c = m["collapse"]
+    tries = len(m.get("attempts", [])) or 1
+    return [
+        f"**Collapsed** (seed {m['seed']}, stopped at epoch {c['epoch']}): training accuracy "
+        f"{_pct(c['train_accuracy'])} against a majority baseline of "
+        f"{_pct(c['majority_accuracy'])}, loss {c['loss']:.4f} against the constant "
+        f"predictor's {c['constant_loss']:.4f}. Its numbers are not the architecture's and are "
+        "not compared with the study.",
+        f"Likely cause: {c['cause']}.",
+        f"All {tries} attempt(s) collapsed; rerun with other --seeds or more --collapse-retries.",
+    ]
+
+
 def commentary(name: str, m: dict, metrics: dict) -> list[str]:
     """Short, honest remarks about one model, each computed from its numbers."""
-    study = STUDY[name]
+    if _collapsed(m):
+        return collapse_lines(name, m)
+    study = _study(metrics, name) or {}
     epochs = len(m["history"]["val_accuracy"])
+    first = (f"Validation accuracy ended at {_pct(m['final_val_accuracy'])} (best "
+             f"{_pct(m['best_val_accuracy'])} at epoch {m['best_epoch']} of {epochs})")
+    if study:
+        first += f", {versus_study(m['final_val_accuracy'], study['val_accuracy'])}"
     lines = [
-        f"Validation accuracy ended at {_pct(m['final_val_accuracy'])} (best "
-        f"{_pct(m['best_val_accuracy'])} at epoch {m['best_epoch']} of {epochs}), "
-        f"{versus_study(m['final_val_accuracy'], study['val_accuracy'])}.",
+        first + ".",
         f"Training accuracy ended at {_pct(m['final_train_accuracy'])}, a train-validation gap "
         f"of {100 * m['train_val_gap']:+.1f} points: {m['overfitting']}.",
     ]
@@ -131,11 +130,19 @@ def commentary(name: str, m: dict, metrics: dict) -> list[str]:
             f"(1280*64+64 + 64*2+2 = 82,114 at 160x160); the study's text says "
             f"{study['trainable_params']:,}, which its own code does not produce."
         )
+    retried = [a for a in m.get("attempts", []) if a["stopped"] == "collapsed"]
+    if retried:
+        seeds = ", ".join(str(a["seed"]) for a in retried)
+        lines.append(f"Reported from seed {m['seed']}, after collapsed attempt(s) with seed "
+                     f"{seeds} (see Attempts).")
     return lines
 
 
-def comparisons(models: dict) -> list[str]:
-    """What each step of the study (augmentation, preprocessing, transfer) changed, vs the study."""
+def comparisons(models: dict, study: dict | None = STUDY) -> list[str]:
+    """What each step of the study (augmentation, preprocessing, transfer) changed, vs the study.
+
+    A pair with a collapsed model says nothing about the step, so it is left out.
+    """
     steps = [
         ("model1", "model2", "augmentation + dropout after the first block"),
         ("model2", "model3", "MobileNetV2 preprocessing"),
@@ -143,19 +150,24 @@ def comparisons(models: dict) -> list[str]:
     ]
     out = []
     for a, b, what in steps:
-        if a in models and b in models:
-            ours = models[b]["final_val_accuracy"] - models[a]["final_val_accuracy"]
-            mid = [sum(STUDY[k]["val_accuracy"]) / 2 for k in (a, b)]
-            out.append(
-                f"{b} vs {a} ({what}): {100 * ours:+.1f} points of final validation accuracy "
-                f"(study: about {100 * (mid[1] - mid[0]):+.0f})."
-            )
+        if a not in models or b not in models:
+            continue
+        if _collapsed(models[a]) or _collapsed(models[b]):
+            out.append(f"{b} vs {a} ({what}): not compared, a collapsed run is involved.")
+            continue
+        ours = models[b]["final_val_accuracy"] - models[a]["final_val_accuracy"]
+        line = f"{b} vs {a} ({what}): {100 * ours:+.1f} points of final validation accuracy"
+        if study:
+            mid = [sum(study[k]["val_accuracy"]) / 2 for k in (a, b)]
+            line += f" (study: about {100 * (mid[1] - mid[0]):+.0f})"
+        out.append(line + ".")
     return out
 
 
 def best_model(models: dict) -> str:
-    """Chosen by best validation accuracy: the test split is only reported, never used to pick."""
-    return max(models, key=lambda k: models[k]["best_val_accuracy"])
+    """Chosen by best validation accuracy among runs that trained; the test split never picks."""
+    trained = [k for k in models if not _collapsed(models[k])] or list(models)
+    return max(trained, key=lambda k: models[k]["best_val_accuracy"])
 
 
 def write_metrics(metrics: dict, path: Path) -> Path:
@@ -163,21 +175,53 @@ def write_metrics(metrics: dict, path: Path) -> Path:
     return path
 
 
-def _results_table(models: dict) -> list[str]:
-    rows = [
-        "| model | val acc (final / best) | study val acc | train acc | gap | verdict "
-        "| test acc | trainable / total params | s/epoch |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+def _results_table(models: dict, study: dict | None) -> list[str]:
+    head = ["model", "seed", "val acc (final / best)", *(["study val acc"] if study else []),
+            "train acc", "gap", "verdict", "test acc", "trainable / total params", "s/epoch"]
+    rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name, m in models.items():
-        study = STUDY[name]
-        rows.append(
-            f"| {name} | {_pct(m['final_val_accuracy'])} / {_pct(m['best_val_accuracy'])} "
-            f"| {_range(study['val_accuracy'])} | {_pct(m['final_train_accuracy'])} "
-            f"| {100 * m['train_val_gap']:+.1f} | {m['overfitting']} | {_pct(m['test_accuracy'])} "
-            f"| {m['params']['trainable']:,} / {m['params']['total']:,} "
-            f"| {m['seconds_per_epoch']:.1f} |"
-        )
+        cells = [name, str(m["seed"]),
+                 f"{_pct(m['final_val_accuracy'])} / {_pct(m['best_val_accuracy'])}",
+                 *([_range(study[name]["val_accuracy"])] if study else []),
+                 _pct(m["final_train_accuracy"]), f"{100 * m['train_val_gap']:+.1f}",
+                 "**collapsed**" if _collapsed(m) else m["overfitting"], _pct(m["test_accuracy"]),
+                 f"{m['params']['trainable']:,} / {m['params']['total']:,}",
+                 f"{m['seconds_per_epoch']:.1f}"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _spread(s: dict | None) -> tuple[str, str]:
+    if not s:
+        return "n/a", "n/a"
+    return _pct(s["mean"]), f"{_pct(s['min'])}-{_pct(s['max'])}"
+
+
+def seeds_table(models: dict, study: dict | None) -> list[str]:
+    """Per model over its seeds: mean and range of the runs that trained, and the collapses."""
+    head = ["model", "seeds", "trained", "collapsed attempts", "val acc mean", "val acc range",
+            *(["study val acc"] if study else []), "test acc mean", "test acc range"]
+    rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for name, m in models.items():
+        s = m["seeds"]
+        val, test = _spread(s["val_accuracy"]), _spread(s["test_accuracy"])
+        cells = [name, ", ".join(map(str, s["requested"])), f"{s['trained']}/{len(s['runs'])}",
+                 str(s["collapses"]), *val, *([_range(study[name]["val_accuracy"])] if study
+                                              else []), *test]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def attempts_table(models: dict) -> list[str]:
+    """Every training attempt, collapsed or not, so a retry is never hidden."""
+    rows = ["| model | requested seed | seed | attempt | epochs run | stopped | val acc "
+            "| why |", "|---|---|---|---|---|---|---|---|"]
+    for name, m in models.items():
+        for a in m["attempts"]:
+            rows.append(
+                f"| {name} | {a['requested_seed']} | {a['seed']} | {a['attempt']} "
+                f"| {a['epochs_run']} | {a['stopped']} | {_pct(a['final_val_accuracy'])} "
+                f"| {a['why']} |")
     return rows
 
 
@@ -206,30 +250,84 @@ def _data_section(metrics: dict) -> list[str]:
     return lines
 
 
+def _title(metrics: dict) -> str:
+    if metrics.get("study_reported"):
+        return "# Cats vs dogs: the four-model study, retold from our run"
+    classes = list(metrics["exploration"]["label_counts"]["train"])
+    return f"# The study's models on another dataset ({len(classes)} classes: {', '.join(classes)})"
+
+
+def _dataset_lines(metrics: dict) -> list[str]:
+    dataset = metrics.get("dataset") or {}
+    if dataset.get("is_study", True):
+        return []
+    return [f"This is {dataset['reason']}, so the study's numbers are not shown: they were "
+            "measured on cats vs dogs and say nothing about this data.", ""]
+
+
+def _seeds_section(metrics: dict, study: dict | None) -> list[str]:
+    models = metrics["models"]
+    many = len(metrics["run"]["seeds"]) > 1
+    retried = any(len(m["attempts"]) > len(m["seeds"]["runs"]) for m in models.values())
+    lines = []
+    if many:
+        lines += ["## Across seeds", "",
+                  "Each model trained once per seed on the same split; only runs that trained "
+                  "enter the mean and range. The per-model plots show the mean with the "
+                  "min-max band.", "", *seeds_table(models, study), ""]
+    if many or retried:
+        lines += ["## Attempts", "",
+                  "A collapsed attempt is stopped and retried with the next seed: the smallest "
+                  "integer above it that is neither a requested seed nor already used by that "
+                  f"model, at most {metrics['run']['collapse_retries']} time(s) per requested "
+                  "seed.", "", *attempts_table(models), ""]
+    return lines
+
+
+def _machine_lines(metrics: dict) -> list[str]:
+    cpu = metrics["cpu"]
+    avx512 = "AVX-512 (" + ", ".join(cpu["avx512"]) + ")" if cpu["avx512"] else "no AVX-512"
+    return [
+        "## Reproducibility",
+        "",
+        REPRODUCIBLE,
+        "",
+        f"- CPU: {cpu['model']}, {cpu['cores']} cores, {'AVX2' if cpu['avx2'] else 'no AVX2'}, "
+        f"{avx512}.",
+        "- Runtime: " + ", ".join(f"{k} {v}" for k, v in metrics["runtime"].items()) + ".",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in metrics["versions"].items()) + ".",
+        "",
+    ]
+
+
 def render_report(metrics: dict) -> str:
     models = metrics["models"]
     run = metrics["run"]
+    study = metrics.get("study_reported")
+    seeds = ", ".join(map(str, run["seeds"]))
     lines = [
-        "# Cats vs dogs: the four-model study, retold from our run",
+        _title(metrics),
         "",
-        f"{run['epochs']} epochs, batch {run['batch_size']}, seed {run['seed']}, "
-        f"images {run['image_size'][0]}x{run['image_size'][1]}; "
+        f"{run['epochs']} epochs, batch {run['batch_size']}, split seed {run['seed']}, "
+        f"training seed(s) {seeds}, images {run['image_size'][0]}x{run['image_size'][1]}; "
         f"study wall time {metrics['study_seconds'] / 60:.1f} min.",
         "",
+        *_dataset_lines(metrics),
         *_data_section(metrics),
         "## Results",
         "",
-        *_results_table(models),
+        *_results_table(models, study),
         "",
         "![validation accuracy of all models](comparison.png)",
         "",
-        *[f"- {line}" for line in comparisons(models)],
+        *[f"- {line}" for line in comparisons(models, study)],
         "",
     ]
     for name, m in models.items():
         lines += [f"### {name}: {ARCHITECTURES[name]}", ""]
         lines += [f"- {line}" for line in commentary(name, m, metrics)]
         lines += ["", f"![{name} accuracy]({m['files']['plot']})", ""]
+    lines += _seeds_section(metrics, study)
     best = best_model(models)
     lines += [
         "## Best model",
@@ -238,14 +336,13 @@ def render_report(metrics: dict) -> str:
         f"{_pct(models[best]['test_accuracy'])} on {metrics['exploration']['test_size']} "
         "held-out images.",
         "",
+        *_machine_lines(metrics),
         "## How this run differs from the study, and how to redo it",
         "",
         *[f"- {note}" for note in metrics["notes"]],
         f"- Data: {_data_line(metrics['data'])}.",
         f"- Base weights: {_weights_line(metrics['base_weights'])}.",
         f"- Command: `{command_line(metrics['run'])}`.",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in metrics["versions"].items()) + ".",
-        "- Runtime: " + ", ".join(f"{k} {v}" for k, v in metrics["runtime"].items()) + ".",
         "",
     ]
     return "\n".join(lines)
@@ -259,9 +356,12 @@ def _data_line(data: dict) -> str:
 def command_line(run: dict) -> str:
     """The `python -m train` call that redoes this run."""
     source = f"--data-dir {run['data_dir']}" if run["data_dir"] else f"--data-url {run['data_url']}"
+    seeds = run.get("seeds") or [run["seed"]]
+    extra = f" --seeds {','.join(map(str, seeds))}" if seeds != [run["seed"]] else ""
     return (
         f"python -m train --models {','.join(map(str, run['models']))} --epochs {run['epochs']} "
-        f"--seed {run['seed']} --base-weights {run['base_weights']} {source} --out {run['out']}"
+        f"--seed {run['seed']}{extra} --base-weights {run['base_weights']} {source} "
+        f"--out {run['out']}"
     )
 
 
@@ -277,16 +377,29 @@ def write_report(metrics: dict, path: Path) -> Path:
 
 
 def summary_table(metrics: dict) -> str:
-    """The plain-text table printed at the end of a run."""
-    header = f"{'model':<7} {'val':>7} {'best':>7} {'study':>8} {'train':>7} {'test':>7} "
-    header += f"{'gap':>6}  {'trainable':>10} {'s/epoch':>8}  verdict"
+    """The plain-text table printed at the end of a run; the study column only for its data."""
+    study = metrics.get("study_reported")
+    header = f"{'model':<7} {'seed':>5} {'val':>7} {'best':>7} "
+    header += f"{'study':>8} " if study else ""
+    header += f"{'train':>7} {'test':>7} {'gap':>6}  {'trainable':>10} {'s/epoch':>8}  verdict"
     rows = [header, "-" * len(header)]
     for name, m in metrics["models"].items():
-        rows.append(
-            f"{name:<7} {_pct(m['final_val_accuracy']):>7} {_pct(m['best_val_accuracy']):>7} "
-            f"{_range(STUDY[name]['val_accuracy']):>8} {_pct(m['final_train_accuracy']):>7} "
-            f"{_pct(m['test_accuracy']):>7} {100 * m['train_val_gap']:>+6.1f}  "
-            f"{m['params']['trainable']:>10,} {m['seconds_per_epoch']:>8.1f}  {m['overfitting']}"
-        )
+        row = (f"{name:<7} {m['seed']:>5} {_pct(m['final_val_accuracy']):>7} "
+               f"{_pct(m['best_val_accuracy']):>7} ")
+        row += f"{_range(study[name]['val_accuracy']):>8} " if study else ""
+        verdict = "COLLAPSED: " + m["collapse"]["cause"] if _collapsed(m) else m["overfitting"]
+        row += (f"{_pct(m['final_train_accuracy']):>7} {_pct(m['test_accuracy']):>7} "
+                f"{100 * m['train_val_gap']:>+6.1f}  {m['params']['trainable']:>10,} "
+                f"{m['seconds_per_epoch']:>8.1f}  {verdict}")
+        rows.append(row)
+    for name, m in metrics["models"].items():
+        s = m["seeds"]
+        if len(s["runs"]) > 1 or s["collapses"]:
+            mean, spread = _spread(s["val_accuracy"])
+            rows.append(f"{name} over seeds {','.join(map(str, s['requested']))}: val mean {mean} "
+                        f"(range {spread}), {s['trained']}/{len(s['runs'])} trained, "
+                        f"{s['collapses']} collapsed attempt(s)")
+    if not study:
+        rows.append(f"dataset: {metrics['dataset']['reason']}; the study's numbers are not shown")
     rows.append(f"total wall time {metrics['study_seconds']:.0f}s; python {sys.version.split()[0]}")
     return "\n".join(rows)
