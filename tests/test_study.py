@@ -120,6 +120,22 @@ def test_saved_models_reload_and_match_their_test_accuracy(tiny_run):
     assert np.mean(predicted == labels) == metrics["models"]["model1"]["test_accuracy"]
 
 
+def test_model4_validation_on_base_features_is_keras_validation(tiny_run):
+    """The last epoch's val_loss/val_accuracy equal a plain evaluate of the saved model4."""
+    import keras
+
+    from train.dataset import load_arrays, to_dataset
+
+    out, metrics, _ = tiny_run
+    model = keras.models.load_model(out / "model4.keras")
+    images, labels = load_arrays(tiny_split(out.parent / "data"), "validation", IMAGE_SIZE)
+    plain = model.evaluate(to_dataset(images, labels, 4, shuffle=False, seed=0), verbose=0,
+                           return_dict=True)
+    history = metrics["models"]["model4"]["history"]
+    assert history["val_loss"][-1] == pytest.approx(plain["loss"], rel=1e-5)
+    assert history["val_accuracy"][-1] == plain["accuracy"]
+
+
 def test_progress_one_line_per_epoch_per_model_and_a_summary(tiny_run):
     _, metrics, lines = tiny_run
     for n in (1, 2, 3, 4):

@@ -199,3 +199,25 @@ def param_counts(model) -> dict[str, int]:
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     total = sum(int(np.prod(w.shape)) for w in model.weights)
     return {"trainable": trainable, "total": total, "non_trainable": total - trainable}
+
+
+def model4_parts(model):
+    """(features, head) of a built model4, sharing its layers and weights.
+
+    In inference the augmentation layers pass images through unchanged and the frozen base
+    runs with training=False, so validation images give the same base features every epoch:
+    `train.training.FeatureValidation` computes them once and runs only the head per epoch.
+    """
+    import keras
+
+    at = next(i for i, layer in enumerate(model.layers) if isinstance(layer, keras.Model))
+    base = model.layers[at]
+    inputs = keras.Input(model.input_shape[1:])
+    features = keras.Model(inputs, base(model.get_layer("mobilenet_v2_preprocess")(inputs),
+                                        training=False))
+    x = head_inputs = keras.Input(base.output.shape[1:])
+    for layer in model.layers[at + 1:]:
+        x = layer(x)
+    head = keras.Model(head_inputs, x)
+    head.compile(loss=model.loss, metrics=["accuracy"])
+    return features, head

@@ -67,6 +67,25 @@ class CollapseWatch:
     probe_images: np.ndarray
 
 
+def feature_validation(head, features, labels, batch_size: int):
+    """A callback that fills val_loss/val_accuracy from the head on precomputed base features.
+
+    It must come before the epoch logger in the callback list: both read the same logs, and
+    Keras's History, which `fit` returns, is appended after them.
+    """
+    import keras
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((features, labels)).batch(batch_size)
+
+    class FeatureValidation(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            result = head.evaluate(data, verbose=0, return_dict=True)
+            logs["val_loss"], logs["val_accuracy"] = result["loss"], result["accuracy"]
+
+    return FeatureValidation()
+
+
 def _epoch_logger(name: str, epochs: int, echo: Callable[[str], None],
                   watch: CollapseWatch | None):
     import keras
@@ -112,12 +131,17 @@ def fit_model(
     name: str,
     echo: Callable[[str], None] = print,
     watch: CollapseWatch | None = None,
+    validation=None,
 ) -> FitResult:
-    """`model.fit` on the cached datasets with per-epoch validation, as in the study."""
+    """`model.fit` on the cached datasets with per-epoch validation, as in the study.
+
+    `validation` (a `feature_validation` callback) replaces `val_ds` for model4.
+    """
     logger = _epoch_logger(name, epochs, echo, watch)
     start = time.perf_counter()
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, callbacks=[logger], verbose=0,
+        train_ds, validation_data=None if validation else val_ds, epochs=epochs,
+        callbacks=[validation, logger] if validation else [logger], verbose=0,
         shuffle=False,  # the dataset reshuffles itself each epoch from the split seed
     )
     train_seconds = time.perf_counter() - start
