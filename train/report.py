@@ -10,7 +10,15 @@ import json
 import sys
 from pathlib import Path
 
-from train.machine import REPRODUCIBLE
+from train.report_runs import (
+    collapse_lines,
+    collapsed,
+    machine_lines,
+    mean_and_range,
+    pct,
+    seeds_section,
+    study_range,
+)
 
 # What the study reported, to print beside ours (validation accuracy as a [low, high] range).
 STUDY = {
@@ -43,21 +51,13 @@ def overfitting_verdict(gap: float) -> str:
     return "no overfitting"
 
 
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
-
-
-def _range(r: list[float]) -> str:
-    return f"~{100 * r[0]:.0f}%" if r[0] == r[1] else f"{100 * r[0]:.0f}-{100 * r[1]:.0f}%"
-
-
 def versus_study(value: float, reported: list[float]) -> str:
     low, high = reported
     if low - MATCH_TOLERANCE <= value <= high + MATCH_TOLERANCE:
-        return f"in line with the study's {_range(reported)}"
+        return f"in line with the study's {study_range(reported)}"
     diff = value - (high if value > high else low)
     side = "above" if diff > 0 else "below"
-    return f"{abs(100 * diff):.1f} points {side} the study's {_range(reported)}"
+    return f"{abs(100 * diff):.1f} points {side} the study's {study_range(reported)}"
 
 
 def _trend(val: list[float]) -> str | None:
@@ -78,51 +78,32 @@ def _study(metrics: dict, name: str) -> dict | None:
     return reported.get(name) if reported else None
 
 
-def _collapsed(m: dict) -> bool:
-    return m.get("status") == "collapsed"
-
-
-def collapse_lines(name: str, m: dict) -> list[str]:
-    """What a collapsed run tells us: how it was recognised and why it likely happened."""
-    c = m["collapse"]
-    tries = len(m.get("attempts", [])) or 1
-    return [
-        f"**Collapsed** (seed {m['seed']}, stopped at epoch {c['epoch']}): training accuracy "
-        f"{_pct(c['train_accuracy'])} against a majority baseline of "
-        f"{_pct(c['majority_accuracy'])}, loss {c['loss']:.4f} against the constant "
-        f"predictor's {c['constant_loss']:.4f}. Its numbers are not the architecture's and are "
-        "not compared with the study.",
-        f"Likely cause: {c['cause']}.",
-        f"All {tries} attempt(s) collapsed; rerun with other --seeds or more --collapse-retries.",
-    ]
-
-
 def commentary(name: str, m: dict, metrics: dict) -> list[str]:
     """Short, honest remarks about one model, each computed from its numbers."""
-    if _collapsed(m):
-        return collapse_lines(name, m)
+    if collapsed(m):
+        return collapse_lines(m)
     study = _study(metrics, name) or {}
     epochs = len(m["history"]["val_accuracy"])
-    first = (f"Validation accuracy ended at {_pct(m['final_val_accuracy'])} (best "
-             f"{_pct(m['best_val_accuracy'])} at epoch {m['best_epoch']} of {epochs})")
+    first = (f"Validation accuracy ended at {pct(m['final_val_accuracy'])} (best "
+             f"{pct(m['best_val_accuracy'])} at epoch {m['best_epoch']} of {epochs})")
     if study:
         first += f", {versus_study(m['final_val_accuracy'], study['val_accuracy'])}"
     lines = [
         first + ".",
-        f"Training accuracy ended at {_pct(m['final_train_accuracy'])}, a train-validation gap "
+        f"Training accuracy ended at {pct(m['final_train_accuracy'])}, a train-validation gap "
         f"of {100 * m['train_val_gap']:+.1f} points: {m['overfitting']}.",
     ]
     if "train_accuracy" in study:
-        lines[-1] += f" The study saw training at ~{_pct(study['train_accuracy'])}."
+        lines[-1] += f" The study saw training at ~{pct(study['train_accuracy'])}."
     trend = _trend(m["history"]["val_accuracy"])
     if trend:
         lines.append(f"Validation accuracy {trend}.")
     base = metrics["exploration"]["baseline"]["accuracy"]["validation"]
     if base is not None and m["final_val_accuracy"] <= base + MATCH_TOLERANCE:
-        lines.append(f"That is no better than the majority-class baseline ({_pct(base)}).")
-    test = f"Test accuracy on the fixed test split: {_pct(m['test_accuracy'])}"
+        lines.append(f"That is no better than the majority-class baseline ({pct(base)}).")
+    test = f"Test accuracy on the fixed test split: {pct(m['test_accuracy'])}"
     if "test_accuracy" in study:
-        test += f" (study: {_pct(study['test_accuracy'], 2)})"
+        test += f" (study: {pct(study['test_accuracy'], 2)})"
     lines.append(test + ".")
     if "trainable_params" in study:
         lines.append(
@@ -152,7 +133,7 @@ def comparisons(models: dict, study: dict | None = STUDY) -> list[str]:
     for a, b, what in steps:
         if a not in models or b not in models:
             continue
-        if _collapsed(models[a]) or _collapsed(models[b]):
+        if collapsed(models[a]) or collapsed(models[b]):
             out.append(f"{b} vs {a} ({what}): not compared, a collapsed run is involved.")
             continue
         ours = models[b]["final_val_accuracy"] - models[a]["final_val_accuracy"]
@@ -166,7 +147,7 @@ def comparisons(models: dict, study: dict | None = STUDY) -> list[str]:
 
 def best_model(models: dict) -> str:
     """Chosen by best validation accuracy among runs that trained; the test split never picks."""
-    trained = [k for k in models if not _collapsed(models[k])] or list(models)
+    trained = [k for k in models if not collapsed(models[k])] or list(models)
     return max(trained, key=lambda k: models[k]["best_val_accuracy"])
 
 
@@ -181,47 +162,13 @@ def _results_table(models: dict, study: dict | None) -> list[str]:
     rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name, m in models.items():
         cells = [name, str(m["seed"]),
-                 f"{_pct(m['final_val_accuracy'])} / {_pct(m['best_val_accuracy'])}",
-                 *([_range(study[name]["val_accuracy"])] if study else []),
-                 _pct(m["final_train_accuracy"]), f"{100 * m['train_val_gap']:+.1f}",
-                 "**collapsed**" if _collapsed(m) else m["overfitting"], _pct(m["test_accuracy"]),
+                 f"{pct(m['final_val_accuracy'])} / {pct(m['best_val_accuracy'])}",
+                 *([study_range(study[name]["val_accuracy"])] if study else []),
+                 pct(m["final_train_accuracy"]), f"{100 * m['train_val_gap']:+.1f}",
+                 "**collapsed**" if collapsed(m) else m["overfitting"], pct(m["test_accuracy"]),
                  f"{m['params']['trainable']:,} / {m['params']['total']:,}",
                  f"{m['seconds_per_epoch']:.1f}"]
         rows.append("| " + " | ".join(cells) + " |")
-    return rows
-
-
-def _spread(s: dict | None) -> tuple[str, str]:
-    if not s:
-        return "n/a", "n/a"
-    return _pct(s["mean"]), f"{_pct(s['min'])}-{_pct(s['max'])}"
-
-
-def seeds_table(models: dict, study: dict | None) -> list[str]:
-    """Per model over its seeds: mean and range of the runs that trained, and the collapses."""
-    head = ["model", "seeds", "trained", "collapsed attempts", "val acc mean", "val acc range",
-            *(["study val acc"] if study else []), "test acc mean", "test acc range"]
-    rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
-    for name, m in models.items():
-        s = m["seeds"]
-        val, test = _spread(s["val_accuracy"]), _spread(s["test_accuracy"])
-        cells = [name, ", ".join(map(str, s["requested"])), f"{s['trained']}/{len(s['runs'])}",
-                 str(s["collapses"]), *val, *([_range(study[name]["val_accuracy"])] if study
-                                              else []), *test]
-        rows.append("| " + " | ".join(cells) + " |")
-    return rows
-
-
-def attempts_table(models: dict) -> list[str]:
-    """Every training attempt, collapsed or not, so a retry is never hidden."""
-    rows = ["| model | requested seed | seed | attempt | epochs run | stopped | val acc "
-            "| why |", "|---|---|---|---|---|---|---|---|"]
-    for name, m in models.items():
-        for a in m["attempts"]:
-            rows.append(
-                f"| {name} | {a['requested_seed']} | {a['seed']} | {a['attempt']} "
-                f"| {a['epochs_run']} | {a['stopped']} | {_pct(a['final_val_accuracy'])} "
-                f"| {a['why']} |")
     return rows
 
 
@@ -237,7 +184,7 @@ def _data_section(metrics: dict) -> list[str]:
     lines += [
         "",
         f"Baseline (always answer the training majority, `{base['majority_class']}`): "
-        + ", ".join(f"{k} {_pct(v)}" for k, v in base["accuracy"].items()) + ".",
+        + ", ".join(f"{k} {pct(v)}" for k, v in base["accuracy"].items()) + ".",
         "",
         "![sample images](sample_grid.png)",
         "",
@@ -263,41 +210,6 @@ def _dataset_lines(metrics: dict) -> list[str]:
         return []
     return [f"This is {dataset['reason']}, so the study's numbers are not shown: they were "
             "measured on cats vs dogs and say nothing about this data.", ""]
-
-
-def _seeds_section(metrics: dict, study: dict | None) -> list[str]:
-    models = metrics["models"]
-    many = len(metrics["run"]["seeds"]) > 1
-    retried = any(len(m["attempts"]) > len(m["seeds"]["runs"]) for m in models.values())
-    lines = []
-    if many:
-        lines += ["## Across seeds", "",
-                  "Each model trained once per seed on the same split; only runs that trained "
-                  "enter the mean and range. The per-model plots show the mean with the "
-                  "min-max band.", "", *seeds_table(models, study), ""]
-    if many or retried:
-        lines += ["## Attempts", "",
-                  "A collapsed attempt is stopped and retried with the next seed: the smallest "
-                  "integer above it that is neither a requested seed nor already used by that "
-                  f"model, at most {metrics['run']['collapse_retries']} time(s) per requested "
-                  "seed.", "", *attempts_table(models), ""]
-    return lines
-
-
-def _machine_lines(metrics: dict) -> list[str]:
-    cpu = metrics["cpu"]
-    avx512 = "AVX-512 (" + ", ".join(cpu["avx512"]) + ")" if cpu["avx512"] else "no AVX-512"
-    return [
-        "## Reproducibility",
-        "",
-        REPRODUCIBLE,
-        "",
-        f"- CPU: {cpu['model']}, {cpu['cores']} cores, {'AVX2' if cpu['avx2'] else 'no AVX2'}, "
-        f"{avx512}.",
-        "- Runtime: " + ", ".join(f"{k} {v}" for k, v in metrics["runtime"].items()) + ".",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in metrics["versions"].items()) + ".",
-        "",
-    ]
 
 
 def render_report(metrics: dict) -> str:
@@ -327,16 +239,16 @@ def render_report(metrics: dict) -> str:
         lines += [f"### {name}: {ARCHITECTURES[name]}", ""]
         lines += [f"- {line}" for line in commentary(name, m, metrics)]
         lines += ["", f"![{name} accuracy]({m['files']['plot']})", ""]
-    lines += _seeds_section(metrics, study)
+    lines += seeds_section(metrics, study)
     best = best_model(models)
     lines += [
         "## Best model",
         "",
         f"{best} (chosen by validation accuracy): test accuracy "
-        f"{_pct(models[best]['test_accuracy'])} on {metrics['exploration']['test_size']} "
+        f"{pct(models[best]['test_accuracy'])} on {metrics['exploration']['test_size']} "
         "held-out images.",
         "",
-        *_machine_lines(metrics),
+        *machine_lines(metrics),
         "## How this run differs from the study, and how to redo it",
         "",
         *[f"- {note}" for note in metrics["notes"]],
@@ -384,18 +296,18 @@ def summary_table(metrics: dict) -> str:
     header += f"{'train':>7} {'test':>7} {'gap':>6}  {'trainable':>10} {'s/epoch':>8}  verdict"
     rows = [header, "-" * len(header)]
     for name, m in metrics["models"].items():
-        row = (f"{name:<7} {m['seed']:>5} {_pct(m['final_val_accuracy']):>7} "
-               f"{_pct(m['best_val_accuracy']):>7} ")
-        row += f"{_range(study[name]['val_accuracy']):>8} " if study else ""
-        verdict = "COLLAPSED: " + m["collapse"]["cause"] if _collapsed(m) else m["overfitting"]
-        row += (f"{_pct(m['final_train_accuracy']):>7} {_pct(m['test_accuracy']):>7} "
+        row = (f"{name:<7} {m['seed']:>5} {pct(m['final_val_accuracy']):>7} "
+               f"{pct(m['best_val_accuracy']):>7} ")
+        row += f"{study_range(study[name]['val_accuracy']):>8} " if study else ""
+        verdict = "COLLAPSED: " + m["collapse"]["cause"] if collapsed(m) else m["overfitting"]
+        row += (f"{pct(m['final_train_accuracy']):>7} {pct(m['test_accuracy']):>7} "
                 f"{100 * m['train_val_gap']:>+6.1f}  {m['params']['trainable']:>10,} "
                 f"{m['seconds_per_epoch']:>8.1f}  {verdict}")
         rows.append(row)
     for name, m in metrics["models"].items():
         s = m["seeds"]
         if len(s["runs"]) > 1 or s["collapses"]:
-            mean, spread = _spread(s["val_accuracy"])
+            mean, spread = mean_and_range(s["val_accuracy"])
             rows.append(f"{name} over seeds {','.join(map(str, s['requested']))}: val mean {mean} "
                         f"(range {spread}), {s['trained']}/{len(s['runs'])} trained, "
                         f"{s['collapses']} collapsed attempt(s)")
