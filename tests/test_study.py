@@ -267,6 +267,8 @@ def test_a_collapsed_model_is_called_so_and_retried(tmp_path):
     assert any("seed 11: collapsed" in line and "retrying with seed 12" in line
                for line in lines)
     assert "COLLAPSED: the loss became NaN" in lines[-1]
+    assert "--collapse-retries 1 " in report and "Learning rate 1e+06" in report
+    assert "None: every model's runs collapsed" in report
 
 
 def test_the_reported_run_is_the_retry_that_trained(tmp_path, monkeypatch):

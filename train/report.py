@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from train.config import ADAM_DEFAULT_LEARNING_RATE, DEFAULT_COLLAPSE_RETRIES
 from train.report_runs import (
     collapse_lines,
     collapsed,
@@ -220,7 +221,8 @@ def render_report(metrics: dict) -> str:
     lines = [
         _title(metrics),
         "",
-        f"{run['epochs']} epochs, batch {run['batch_size']}, split seed {run['seed']}, "
+        f"{run['epochs']} epochs, batch {run['batch_size']}, "
+        f"split seed {metrics['data']['split_seed']}, "
         f"training seed(s) {seeds}, images {run['image_size'][0]}x{run['image_size'][1]}; "
         f"study wall time {metrics['study_seconds'] / 60:.1f} min.",
         "",
@@ -241,12 +243,16 @@ def render_report(metrics: dict) -> str:
         lines += ["", f"![{name} accuracy]({m['files']['plot']})", ""]
     lines += seeds_section(metrics, study)
     best = best_model(models)
+    if collapsed(models[best]):
+        verdict = "None: every model's runs collapsed, so no model is chosen."
+    else:
+        verdict = (f"{best} (chosen by validation accuracy): test accuracy "
+                   f"{pct(models[best]['test_accuracy'])} on "
+                   f"{metrics['exploration']['test_size']} held-out images.")
     lines += [
         "## Best model",
         "",
-        f"{best} (chosen by validation accuracy): test accuracy "
-        f"{pct(models[best]['test_accuracy'])} on {metrics['exploration']['test_size']} "
-        "held-out images.",
+        verdict,
         "",
         *machine_lines(metrics),
         "## How this run differs from the study, and how to redo it",
@@ -255,6 +261,7 @@ def render_report(metrics: dict) -> str:
         f"- Data: {_data_line(metrics['data'])}.",
         f"- Base weights: {_weights_line(metrics['base_weights'])}.",
         f"- Command: `{command_line(metrics['run'])}`.",
+        *_learning_rate_line(metrics["run"]),
         "",
     ]
     return "\n".join(lines)
@@ -265,16 +272,27 @@ def _data_line(data: dict) -> str:
     return f"`{data['source']}` ({digest}), split seed {data['split_seed']}"
 
 
+def _learning_rate_line(run: dict) -> list[str]:
+    rate = run.get("learning_rate", ADAM_DEFAULT_LEARNING_RATE)
+    if rate == ADAM_DEFAULT_LEARNING_RATE:
+        return []
+    return [f"- Learning rate {rate:g}, set through the Python API (`TrainConfig.learning_rate`); "
+            f"the study uses Adam's default {ADAM_DEFAULT_LEARNING_RATE:g}."]
+
+
 def command_line(run: dict) -> str:
     """The `python -m train` call that redoes this run."""
     source = f"--data-dir {run['data_dir']}" if run["data_dir"] else f"--data-url {run['data_url']}"
     seeds = run.get("seeds") or [run["seed"]]
     extra = f" --seeds {','.join(map(str, seeds))}" if seeds != [run["seed"]] else ""
-    return (
+    if run.get("collapse_retries", DEFAULT_COLLAPSE_RETRIES) != DEFAULT_COLLAPSE_RETRIES:
+        extra += f" --collapse-retries {run['collapse_retries']}"
+    command = (
         f"python -m train --models {','.join(map(str, run['models']))} --epochs {run['epochs']} "
         f"--seed {run['seed']}{extra} --base-weights {run['base_weights']} {source} "
         f"--out {run['out']}"
     )
+    return command
 
 
 def _weights_line(weights: dict | None) -> str:
