@@ -9,6 +9,8 @@ BASE_WEIGHTS ?= imagenet
 ARTIFACTS ?= artifacts
 EPOCHS ?= 20
 SEED ?= 1337
+SEEDS ?=
+COLLAPSE_RETRIES ?= 2
 MODELS ?= 1,2,3,4
 QUANTIZATION ?= int8
 PYTEST_ARGS ?=
@@ -37,7 +39,7 @@ help:
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
-	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED MODELS QUANTIZATION"
+	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS QUANTIZATION"
 
 install: $(STAMP)
 
@@ -49,7 +51,8 @@ $(STAMP): pyproject.toml
 
 train: $(STAMP)
 	$(PY) -m train --data-url '$(DATA_URL)' --base-weights '$(BASE_WEIGHTS)' --out '$(ARTIFACTS)' \
-		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)'
+		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)' \
+		--collapse-retries $(COLLAPSE_RETRIES) $(if $(SEEDS),--seeds '$(SEEDS)')
 
 EXPORT_PATHS = --model '$(ARTIFACTS)/model4.keras' --split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
 

@@ -53,3 +53,10 @@ def test_missing_data_dir_is_a_clear_error(tmp_path):
 def test_bad_model_list_is_a_usage_error():
     result = runner.invoke(app, ["--models", "1,7"])
     assert result.exit_code == 2
+
+
+def test_bad_seed_list_is_a_usage_error():
+    result = runner.invoke(app, ["--seeds", "1337,1,1337", "--prepare-only"])
+    assert result.exit_code == 2
+    assert "repeats a seed" in result.output
+    assert "Traceback" not in result.output

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import typer
 
-from train.config import DEFAULT_SEED, OFFICIAL_DATA_URL, TrainConfig
+from train.config import DEFAULT_COLLAPSE_RETRIES, DEFAULT_SEED, OFFICIAL_DATA_URL, TrainConfig
 from train.errors import PawliteError
+from train.seeds import parse_seeds
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -28,7 +29,18 @@ def parse_models(text: str) -> tuple[int, ...]:
 def main(
     models: str = typer.Option("1,2,3,4", help="Which of the study's models to train."),
     epochs: int = typer.Option(20, min=1, help="Epochs per model (the study uses 20)."),
-    seed: int = typer.Option(DEFAULT_SEED, help="Seed for the split, shuffling and augmentation."),
+    seed: int = typer.Option(
+        DEFAULT_SEED, help="Seed for the split, and for training unless --seeds is given."
+    ),
+    seeds: str = typer.Option(
+        None, help="Train each model once per seed, e.g. 1337,1,2; the report gives mean and "
+        "range. The split stays the one --seed draws.",
+    ),
+    collapse_retries: int = typer.Option(
+        DEFAULT_COLLAPSE_RETRIES, min=0,
+        help="Restart a run that collapsed to a constant predictor with the next seed, at most "
+        "this many times per seed.",
+    ),
     base_weights: str = typer.Option(
         "imagenet", help="MobileNetV2 weights for model4: 'imagenet' (download) or a .h5 path."
     ),
@@ -40,6 +52,10 @@ def main(
 ) -> None:
     """Reproduce the four-model cats-vs-dogs study and write its report under --out."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    try:
+        seed_list = parse_seeds(seeds) if seeds is not None else ()
+    except PawliteError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--seeds") from None
     config = TrainConfig(
         data_url=data_url,
         data_dir=data_dir,
@@ -47,6 +63,8 @@ def main(
         out=out,
         epochs=epochs,
         seed=seed,
+        seeds=seed_list,
+        collapse_retries=collapse_retries,
         models=parse_models(models),
         skip_bad=skip_bad,
     )

@@ -8,6 +8,8 @@ from pathlib import Path
 
 OFFICIAL_DATA_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
 DEFAULT_SEED = 1337
+DEFAULT_COLLAPSE_RETRIES = 2
+ADAM_DEFAULT_LEARNING_RATE = 0.001
 
 
 @dataclass(frozen=True)
@@ -16,6 +18,12 @@ class TrainConfig:
 
     `data_dir` wins over `data_url` when both are given. `base_weights` is "imagenet" (Keras's
     official download) or a path to a MobileNetV2 1.0/160 no-top weights file.
+
+    `seed` draws the split (one split for every training seed, so seeds differ only in
+    training) and is the training seed unless `seeds` lists several: each model is then
+    trained once per seed. `collapse_retries` bounds the restarts of a collapsed run (see
+    `train.collapse`). `learning_rate` is Adam's default, the study's; it is a field so that
+    tests can drive a model into collapse on purpose.
     """
 
     data_url: str = OFFICIAL_DATA_URL
@@ -29,6 +37,13 @@ class TrainConfig:
     image_size: tuple[int, int] = (160, 160)
     skip_bad: bool = False
     test_batch_fraction: int = 5
+    seeds: tuple[int, ...] = ()
+    collapse_retries: int = DEFAULT_COLLAPSE_RETRIES
+    learning_rate: float = ADAM_DEFAULT_LEARNING_RATE
+
+    @property
+    def training_seeds(self) -> tuple[int, ...]:
+        return self.seeds or (self.seed,)
 
     @property
     def split_path(self) -> Path:
@@ -47,4 +62,7 @@ class TrainConfig:
             "image_size": list(self.image_size),
             "skip_bad": self.skip_bad,
             "test_batch_fraction": self.test_batch_fraction,
+            "seeds": list(self.training_seeds),
+            "collapse_retries": self.collapse_retries,
+            "learning_rate": self.learning_rate,
         }

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from train.config import ADAM_DEFAULT_LEARNING_RATE
 from train.download import sha256_of
 from train.errors import PawliteError
 
@@ -164,8 +165,11 @@ def build_model(
     weights: Path | None = None,
     seed: int = 1337,
     num_classes: int = 2,
+    learning_rate: float = ADAM_DEFAULT_LEARNING_RATE,
 ):
     """Build and compile model `number` (1-4) with Adam's default rate, as the study did.
+
+    `learning_rate` exists so tests can make a model collapse; the study never changes it.
 
     Seeds Keras's global RNG first, so a model's initial weights do not depend on which
     other models were built before it. `weights` is model4's base weights file. The study's
@@ -181,7 +185,7 @@ def build_model(
     else:
         model = _sequential(number, image_size, seed, num_classes)
     model.compile(
-        optimizer=keras.optimizers.Adam(),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
@@ -195,3 +199,25 @@ def param_counts(model) -> dict[str, int]:
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     total = sum(int(np.prod(w.shape)) for w in model.weights)
     return {"trainable": trainable, "total": total, "non_trainable": total - trainable}
+
+
+def model4_parts(model):
+    """(features, head) of a built model4, sharing its layers and weights.
+
+    In inference the augmentation layers pass images through unchanged and the frozen base
+    runs with training=False, so validation images give the same base features every epoch:
+    `train.training.FeatureValidation` computes them once and runs only the head per epoch.
+    """
+    import keras
+
+    at = next(i for i, layer in enumerate(model.layers) if isinstance(layer, keras.Model))
+    base = model.layers[at]
+    inputs = keras.Input(model.input_shape[1:])
+    features = keras.Model(inputs, base(model.get_layer("mobilenet_v2_preprocess")(inputs),
+                                        training=False))
+    x = head_inputs = keras.Input(base.output.shape[1:])
+    for layer in model.layers[at + 1:]:
+        x = layer(x)
+    head = keras.Model(head_inputs, x)
+    head.compile(loss=model.loss, metrics=["accuracy"])
+    return features, head

@@ -18,23 +18,43 @@ def _epochs(history: dict) -> list[int]:
     return list(range(1, len(history["val_accuracy"]) + 1))
 
 
-def plot_accuracy(history: dict, path: Path, title: str) -> Path:
-    """Training vs validation accuracy per epoch: the gap between the curves is the overfit."""
+def _curve(ax, histories: list[dict], key: str, label: str, **style) -> None:
+    """One run as a line; several seeds as their mean with the min-max band around it."""
+    if len(histories) == 1:
+        ax.plot(_epochs(histories[0]), histories[0][key], marker="o", label=label, **style)
+        return
+    import numpy as np
+
+    n = min(len(h[key]) for h in histories)
+    values = np.array([h[key][:n] for h in histories])
+    epochs = list(range(1, n + 1))
+    (line,) = ax.plot(epochs, values.mean(axis=0), marker="o",
+                      label=f"{label} (mean of {len(histories)} seeds, band min-max)", **style)
+    ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), alpha=0.2,
+                    color=line.get_color())
+
+
+def plot_accuracy(histories: dict | list[dict], path: Path, title: str) -> Path:
+    """Training vs validation accuracy per epoch: the gap between the curves is the overfit.
+
+    A list of histories (one per seed) is drawn as means with their spread.
+    """
+    histories = [histories] if isinstance(histories, dict) else histories
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    epochs = _epochs(history)
-    ax.plot(epochs, history["accuracy"], marker="o", label="training accuracy")
-    ax.plot(epochs, history["val_accuracy"], marker="o", label="validation accuracy")
+    _curve(ax, histories, "accuracy", "training accuracy")
+    _curve(ax, histories, "val_accuracy", "validation accuracy")
     ax.set(title=title, xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
     return _save(plt, fig, ax, path)
 
 
-def plot_comparison(histories: dict[str, dict], path: Path, baseline: float | None = None) -> Path:
+def plot_comparison(histories: dict[str, dict | list[dict]], path: Path,
+                    baseline: float | None = None) -> Path:
     """Validation accuracy of every model per epoch on one plot, with the majority baseline."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, history in histories.items():
-        ax.plot(_epochs(history), history["val_accuracy"], marker="o", label=name)
+    for name, runs in histories.items():
+        _curve(ax, [runs] if isinstance(runs, dict) else runs, "val_accuracy", name)
     if baseline is not None:
         ax.axhline(baseline, color="grey", linestyle="--", label="majority-class baseline")
     ax.set(title="Validation accuracy per epoch", xlabel="epoch", ylabel="accuracy")

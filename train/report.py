@@ -7,10 +7,19 @@ the study), so a rerun with other results tells a different, still true, story.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import sys
 from pathlib import Path
+
+from train.config import ADAM_DEFAULT_LEARNING_RATE, DEFAULT_COLLAPSE_RETRIES
+from train.report_runs import (
+    collapse_lines,
+    collapsed,
+    machine_lines,
+    mean_and_range,
+    pct,
+    seeds_section,
+    study_range,
+)
 
 # What the study reported, to print beside ours (validation accuracy as a [low, high] range).
 STUDY = {
@@ -43,51 +52,13 @@ def overfitting_verdict(gap: float) -> str:
     return "no overfitting"
 
 
-def library_versions() -> dict[str, str]:
-    import keras
-    import matplotlib
-    import numpy
-    import PIL
-    import tensorflow as tf
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": numpy.__version__,
-        "matplotlib": matplotlib.__version__,
-        "pillow": PIL.__version__,
-        "platform": platform.platform(),
-    }
-
-
-def runtime_info() -> dict:
-    """What decides the speed: cores, TF threads, and whether oneDNN kernels were switched on."""
-    import tensorflow as tf
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-    }
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
-
-
-def _range(r: list[float]) -> str:
-    return f"~{100 * r[0]:.0f}%" if r[0] == r[1] else f"{100 * r[0]:.0f}-{100 * r[1]:.0f}%"
-
-
 def versus_study(value: float, reported: list[float]) -> str:
     low, high = reported
     if low - MATCH_TOLERANCE <= value <= high + MATCH_TOLERANCE:
-        return f"in line with the study's {_range(reported)}"
+        return f"in line with the study's {study_range(reported)}"
     diff = value - (high if value > high else low)
     side = "above" if diff > 0 else "below"
-    return f"{abs(100 * diff):.1f} points {side} the study's {_range(reported)}"
+    return f"{abs(100 * diff):.1f} points {side} the study's {study_range(reported)}"
 
 
 def _trend(val: list[float]) -> str | None:
@@ -102,28 +73,38 @@ def _trend(val: list[float]) -> str | None:
     return "had levelled off by the end"
 
 
+def _study(metrics: dict, name: str) -> dict | None:
+    """The study's numbers for `name`, or None when the data is not the study's (issue 13)."""
+    reported = metrics.get("study_reported")
+    return reported.get(name) if reported else None
+
+
 def commentary(name: str, m: dict, metrics: dict) -> list[str]:
     """Short, honest remarks about one model, each computed from its numbers."""
-    study = STUDY[name]
+    if collapsed(m):
+        return collapse_lines(m)
+    study = _study(metrics, name) or {}
     epochs = len(m["history"]["val_accuracy"])
+    first = (f"Validation accuracy ended at {pct(m['final_val_accuracy'])} (best "
+             f"{pct(m['best_val_accuracy'])} at epoch {m['best_epoch']} of {epochs})")
+    if study:
+        first += f", {versus_study(m['final_val_accuracy'], study['val_accuracy'])}"
     lines = [
-        f"Validation accuracy ended at {_pct(m['final_val_accuracy'])} (best "
-        f"{_pct(m['best_val_accuracy'])} at epoch {m['best_epoch']} of {epochs}), "
-        f"{versus_study(m['final_val_accuracy'], study['val_accuracy'])}.",
-        f"Training accuracy ended at {_pct(m['final_train_accuracy'])}, a train-validation gap "
+        first + ".",
+        f"Training accuracy ended at {pct(m['final_train_accuracy'])}, a train-validation gap "
         f"of {100 * m['train_val_gap']:+.1f} points: {m['overfitting']}.",
     ]
     if "train_accuracy" in study:
-        lines[-1] += f" The study saw training at ~{_pct(study['train_accuracy'])}."
+        lines[-1] += f" The study saw training at ~{pct(study['train_accuracy'])}."
     trend = _trend(m["history"]["val_accuracy"])
     if trend:
         lines.append(f"Validation accuracy {trend}.")
     base = metrics["exploration"]["baseline"]["accuracy"]["validation"]
     if base is not None and m["final_val_accuracy"] <= base + MATCH_TOLERANCE:
-        lines.append(f"That is no better than the majority-class baseline ({_pct(base)}).")
-    test = f"Test accuracy on the fixed test split: {_pct(m['test_accuracy'])}"
+        lines.append(f"That is no better than the majority-class baseline ({pct(base)}).")
+    test = f"Test accuracy on the fixed test split: {pct(m['test_accuracy'])}"
     if "test_accuracy" in study:
-        test += f" (study: {_pct(study['test_accuracy'], 2)})"
+        test += f" (study: {pct(study['test_accuracy'], 2)})"
     lines.append(test + ".")
     if "trainable_params" in study:
         lines.append(
@@ -131,11 +112,19 @@ def commentary(name: str, m: dict, metrics: dict) -> list[str]:
             f"(1280*64+64 + 64*2+2 = 82,114 at 160x160); the study's text says "
             f"{study['trainable_params']:,}, which its own code does not produce."
         )
+    retried = [a for a in m.get("attempts", []) if a["stopped"] == "collapsed"]
+    if retried:
+        seeds = ", ".join(str(a["seed"]) for a in retried)
+        lines.append(f"Reported from seed {m['seed']}, after collapsed attempt(s) with seed "
+                     f"{seeds} (see Attempts).")
     return lines
 
 
-def comparisons(models: dict) -> list[str]:
-    """What each step of the study (augmentation, preprocessing, transfer) changed, vs the study."""
+def comparisons(models: dict, study: dict | None = STUDY) -> list[str]:
+    """What each step of the study (augmentation, preprocessing, transfer) changed, vs the study.
+
+    A pair with a collapsed model says nothing about the step, so it is left out.
+    """
     steps = [
         ("model1", "model2", "augmentation + dropout after the first block"),
         ("model2", "model3", "MobileNetV2 preprocessing"),
@@ -143,19 +132,24 @@ def comparisons(models: dict) -> list[str]:
     ]
     out = []
     for a, b, what in steps:
-        if a in models and b in models:
-            ours = models[b]["final_val_accuracy"] - models[a]["final_val_accuracy"]
-            mid = [sum(STUDY[k]["val_accuracy"]) / 2 for k in (a, b)]
-            out.append(
-                f"{b} vs {a} ({what}): {100 * ours:+.1f} points of final validation accuracy "
-                f"(study: about {100 * (mid[1] - mid[0]):+.0f})."
-            )
+        if a not in models or b not in models:
+            continue
+        if collapsed(models[a]) or collapsed(models[b]):
+            out.append(f"{b} vs {a} ({what}): not compared, a collapsed run is involved.")
+            continue
+        ours = models[b]["final_val_accuracy"] - models[a]["final_val_accuracy"]
+        line = f"{b} vs {a} ({what}): {100 * ours:+.1f} points of final validation accuracy"
+        if study:
+            mid = [sum(study[k]["val_accuracy"]) / 2 for k in (a, b)]
+            line += f" (study: about {100 * (mid[1] - mid[0]):+.0f})"
+        out.append(line + ".")
     return out
 
 
 def best_model(models: dict) -> str:
-    """Chosen by best validation accuracy: the test split is only reported, never used to pick."""
-    return max(models, key=lambda k: models[k]["best_val_accuracy"])
+    """Chosen by best validation accuracy among runs that trained; the test split never picks."""
+    trained = [k for k in models if not collapsed(models[k])] or list(models)
+    return max(trained, key=lambda k: models[k]["best_val_accuracy"])
 
 
 def write_metrics(metrics: dict, path: Path) -> Path:
@@ -163,21 +157,19 @@ def write_metrics(metrics: dict, path: Path) -> Path:
     return path
 
 
-def _results_table(models: dict) -> list[str]:
-    rows = [
-        "| model | val acc (final / best) | study val acc | train acc | gap | verdict "
-        "| test acc | trainable / total params | s/epoch |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+def _results_table(models: dict, study: dict | None) -> list[str]:
+    head = ["model", "seed", "val acc (final / best)", *(["study val acc"] if study else []),
+            "train acc", "gap", "verdict", "test acc", "trainable / total params", "s/epoch"]
+    rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name, m in models.items():
-        study = STUDY[name]
-        rows.append(
-            f"| {name} | {_pct(m['final_val_accuracy'])} / {_pct(m['best_val_accuracy'])} "
-            f"| {_range(study['val_accuracy'])} | {_pct(m['final_train_accuracy'])} "
-            f"| {100 * m['train_val_gap']:+.1f} | {m['overfitting']} | {_pct(m['test_accuracy'])} "
-            f"| {m['params']['trainable']:,} / {m['params']['total']:,} "
-            f"| {m['seconds_per_epoch']:.1f} |"
-        )
+        cells = [name, str(m["seed"]),
+                 f"{pct(m['final_val_accuracy'])} / {pct(m['best_val_accuracy'])}",
+                 *([study_range(study[name]["val_accuracy"])] if study else []),
+                 pct(m["final_train_accuracy"]), f"{100 * m['train_val_gap']:+.1f}",
+                 "**collapsed**" if collapsed(m) else m["overfitting"], pct(m["test_accuracy"]),
+                 f"{m['params']['trainable']:,} / {m['params']['total']:,}",
+                 f"{m['seconds_per_epoch']:.1f}"]
+        rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
@@ -193,7 +185,7 @@ def _data_section(metrics: dict) -> list[str]:
     lines += [
         "",
         f"Baseline (always answer the training majority, `{base['majority_class']}`): "
-        + ", ".join(f"{k} {_pct(v)}" for k, v in base["accuracy"].items()) + ".",
+        + ", ".join(f"{k} {pct(v)}" for k, v in base["accuracy"].items()) + ".",
         "",
         "![sample images](sample_grid.png)",
         "",
@@ -206,46 +198,70 @@ def _data_section(metrics: dict) -> list[str]:
     return lines
 
 
+def _title(metrics: dict) -> str:
+    if metrics.get("study_reported"):
+        return "# Cats vs dogs: the four-model study, retold from our run"
+    classes = list(metrics["exploration"]["label_counts"]["train"])
+    return f"# The study's models on another dataset ({len(classes)} classes: {', '.join(classes)})"
+
+
+def _dataset_lines(metrics: dict) -> list[str]:
+    dataset = metrics.get("dataset") or {}
+    if dataset.get("is_study", True):
+        return []
+    return [f"This is {dataset['reason']}, so the study's numbers are not shown: they were "
+            "measured on cats vs dogs and say nothing about this data.", ""]
+
+
 def render_report(metrics: dict) -> str:
     models = metrics["models"]
     run = metrics["run"]
+    study = metrics.get("study_reported")
+    seeds = ", ".join(map(str, run["seeds"]))
     lines = [
-        "# Cats vs dogs: the four-model study, retold from our run",
+        _title(metrics),
         "",
-        f"{run['epochs']} epochs, batch {run['batch_size']}, seed {run['seed']}, "
-        f"images {run['image_size'][0]}x{run['image_size'][1]}; "
+        f"{run['epochs']} epochs, batch {run['batch_size']}, "
+        f"split seed {metrics['data']['split_seed']}, "
+        f"training seed(s) {seeds}, images {run['image_size'][0]}x{run['image_size'][1]}; "
         f"study wall time {metrics['study_seconds'] / 60:.1f} min.",
         "",
+        *_dataset_lines(metrics),
         *_data_section(metrics),
         "## Results",
         "",
-        *_results_table(models),
+        *_results_table(models, study),
         "",
         "![validation accuracy of all models](comparison.png)",
         "",
-        *[f"- {line}" for line in comparisons(models)],
+        *[f"- {line}" for line in comparisons(models, study)],
         "",
     ]
     for name, m in models.items():
         lines += [f"### {name}: {ARCHITECTURES[name]}", ""]
         lines += [f"- {line}" for line in commentary(name, m, metrics)]
         lines += ["", f"![{name} accuracy]({m['files']['plot']})", ""]
+    lines += seeds_section(metrics, study)
     best = best_model(models)
+    if collapsed(models[best]):
+        verdict = "None: every model's runs collapsed, so no model is chosen."
+    else:
+        verdict = (f"{best} (chosen by validation accuracy): test accuracy "
+                   f"{pct(models[best]['test_accuracy'])} on "
+                   f"{metrics['exploration']['test_size']} held-out images.")
     lines += [
         "## Best model",
         "",
-        f"{best} (chosen by validation accuracy): test accuracy "
-        f"{_pct(models[best]['test_accuracy'])} on {metrics['exploration']['test_size']} "
-        "held-out images.",
+        verdict,
         "",
+        *machine_lines(metrics),
         "## How this run differs from the study, and how to redo it",
         "",
         *[f"- {note}" for note in metrics["notes"]],
         f"- Data: {_data_line(metrics['data'])}.",
         f"- Base weights: {_weights_line(metrics['base_weights'])}.",
         f"- Command: `{command_line(metrics['run'])}`.",
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in metrics["versions"].items()) + ".",
-        "- Runtime: " + ", ".join(f"{k} {v}" for k, v in metrics["runtime"].items()) + ".",
+        *_learning_rate_line(metrics["run"]),
         "",
     ]
     return "\n".join(lines)
@@ -256,13 +272,27 @@ def _data_line(data: dict) -> str:
     return f"`{data['source']}` ({digest}), split seed {data['split_seed']}"
 
 
+def _learning_rate_line(run: dict) -> list[str]:
+    rate = run.get("learning_rate", ADAM_DEFAULT_LEARNING_RATE)
+    if rate == ADAM_DEFAULT_LEARNING_RATE:
+        return []
+    return [f"- Learning rate {rate:g}, set through the Python API (`TrainConfig.learning_rate`); "
+            f"the study uses Adam's default {ADAM_DEFAULT_LEARNING_RATE:g}."]
+
+
 def command_line(run: dict) -> str:
     """The `python -m train` call that redoes this run."""
     source = f"--data-dir {run['data_dir']}" if run["data_dir"] else f"--data-url {run['data_url']}"
-    return (
+    seeds = run.get("seeds") or [run["seed"]]
+    extra = f" --seeds {','.join(map(str, seeds))}" if seeds != [run["seed"]] else ""
+    if run.get("collapse_retries", DEFAULT_COLLAPSE_RETRIES) != DEFAULT_COLLAPSE_RETRIES:
+        extra += f" --collapse-retries {run['collapse_retries']}"
+    command = (
         f"python -m train --models {','.join(map(str, run['models']))} --epochs {run['epochs']} "
-        f"--seed {run['seed']} --base-weights {run['base_weights']} {source} --out {run['out']}"
+        f"--seed {run['seed']}{extra} --base-weights {run['base_weights']} {source} "
+        f"--out {run['out']}"
     )
+    return command
 
 
 def _weights_line(weights: dict | None) -> str:
@@ -277,16 +307,29 @@ def write_report(metrics: dict, path: Path) -> Path:
 
 
 def summary_table(metrics: dict) -> str:
-    """The plain-text table printed at the end of a run."""
-    header = f"{'model':<7} {'val':>7} {'best':>7} {'study':>8} {'train':>7} {'test':>7} "
-    header += f"{'gap':>6}  {'trainable':>10} {'s/epoch':>8}  verdict"
+    """The plain-text table printed at the end of a run; the study column only for its data."""
+    study = metrics.get("study_reported")
+    header = f"{'model':<7} {'seed':>5} {'val':>7} {'best':>7} "
+    header += f"{'study':>8} " if study else ""
+    header += f"{'train':>7} {'test':>7} {'gap':>6}  {'trainable':>10} {'s/epoch':>8}  verdict"
     rows = [header, "-" * len(header)]
     for name, m in metrics["models"].items():
-        rows.append(
-            f"{name:<7} {_pct(m['final_val_accuracy']):>7} {_pct(m['best_val_accuracy']):>7} "
-            f"{_range(STUDY[name]['val_accuracy']):>8} {_pct(m['final_train_accuracy']):>7} "
-            f"{_pct(m['test_accuracy']):>7} {100 * m['train_val_gap']:>+6.1f}  "
-            f"{m['params']['trainable']:>10,} {m['seconds_per_epoch']:>8.1f}  {m['overfitting']}"
-        )
+        row = (f"{name:<7} {m['seed']:>5} {pct(m['final_val_accuracy']):>7} "
+               f"{pct(m['best_val_accuracy']):>7} ")
+        row += f"{study_range(study[name]['val_accuracy']):>8} " if study else ""
+        verdict = "COLLAPSED: " + m["collapse"]["cause"] if collapsed(m) else m["overfitting"]
+        row += (f"{pct(m['final_train_accuracy']):>7} {pct(m['test_accuracy']):>7} "
+                f"{100 * m['train_val_gap']:>+6.1f}  {m['params']['trainable']:>10,} "
+                f"{m['seconds_per_epoch']:>8.1f}  {verdict}")
+        rows.append(row)
+    for name, m in metrics["models"].items():
+        s = m["seeds"]
+        if len(s["runs"]) > 1 or s["collapses"]:
+            mean, spread = mean_and_range(s["val_accuracy"])
+            rows.append(f"{name} over seeds {','.join(map(str, s['requested']))}: val mean {mean} "
+                        f"(range {spread}), {s['trained']}/{len(s['runs'])} trained, "
+                        f"{s['collapses']} collapsed attempt(s)")
+    if not study:
+        rows.append(f"dataset: {metrics['dataset']['reason']}; the study's numbers are not shown")
     rows.append(f"total wall time {metrics['study_seconds']:.0f}s; python {sys.version.split()[0]}")
     return "\n".join(rows)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from train.config import TrainConfig
 from train.split import SPLIT_NAMES, Split
+from train.training import CollapseWatch
 
 NOTES = [
     "model3 and model4 apply MobileNetV2's `preprocess_input` as a `Rescaling(1/127.5, "
@@ -26,85 +28,199 @@ NOTES = [
     "active, as in the study's plots; that is why it can sit below validation accuracy.",
     "model4's base is frozen; Keras 3 runs the BatchNormalization layers of a frozen model in "
     "inference mode, so the study's `training=False` call holds inside `fit()` too.",
+    "model4's per-epoch validation runs its head on base features computed once: in inference "
+    "the augmentation passes images through and the frozen base gives the same features every "
+    "epoch, so the numbers are Keras's own validation (a test checks it), for a quarter less "
+    "CPU time per model4 epoch.",
 ]
 
 
+PROBE_IMAGES = 64
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every training attempt of a run shares: the decoded data and where results go."""
+
+    config: TrainConfig
+    arrays: dict
+    datasets: dict
+    has_test: bool
+    num_classes: int
+    watch: CollapseWatch
+    out: Path
+    echo: Callable[[str], None]
+    cache: dict = field(default_factory=dict)
+
+
+def _spread_sample(images, n: int):
+    """Every k-th image, so that a probe sees every class of a split stored class by class."""
+    return images[:: max(1, len(images) // n)][:n]
+
+
 def _datasets(config: TrainConfig, split: Split) -> tuple[dict, dict]:
+    """Decoded arrays of every split, and the fixed validation and test datasets.
+
+    The training dataset is made per attempt (`_attempt`): its shuffle follows the training
+    seed, while the split and the evaluation sets stay the same for every seed.
+    """
     from train.dataset import load_arrays, to_dataset
 
     arrays = {name: load_arrays(split, name, config.image_size) for name in SPLIT_NAMES}
     datasets = {
-        name: to_dataset(x, y, config.batch_size, shuffle=name == "train", seed=config.seed)
-        for name, (x, y) in arrays.items()
+        name: to_dataset(x, y, config.batch_size, shuffle=False, seed=config.seed)
+        for name, (x, y) in arrays.items() if name != "train"
     }
     return arrays, datasets
 
 
-def _train_one(
-    number, config, datasets, has_test: bool, weights_path, num_classes: int, out: Path, echo
-) -> dict:
-    import keras
-
-    from train.models import build_model, param_counts
-    from train.plots import plot_accuracy
-    from train.report import ARCHITECTURES, overfitting_verdict
+def _attempt(number: int, seed: int, weights_path, ctx: _Context):
+    """Train model `number` once with `seed`; returns (attempt record, model, FitResult)."""
+    from train.dataset import to_dataset
+    from train.models import build_model
     from train.training import fit_model
 
-    name = f"model{number}"
-    start = time.perf_counter()
-    model = build_model(
-        number, config.image_size, weights_path, config.seed, num_classes
-    )
-    params = param_counts(model)
-    echo(f"{name}: {params['trainable']:,} trainable of {params['total']:,} parameters; "
-         f"training {config.epochs} epochs")
-    fit = fit_model(model, datasets["train"], datasets["validation"], config.epochs, name, echo)
+    config, name = ctx.config, f"model{number}"
+    model = build_model(number, config.image_size, weights_path, seed, ctx.num_classes,
+                        learning_rate=config.learning_rate)
+    train_ds = to_dataset(*ctx.arrays["train"], config.batch_size, shuffle=True, seed=seed)
+    validation = _model4_validation(model, weights_path, ctx) if number == 4 else None
+    fit = fit_model(model, train_ds, ctx.datasets["validation"], config.epochs, name, ctx.echo,
+                    watch=ctx.watch, validation=validation)
     test = None
-    if has_test:
-        test = model.evaluate(datasets["test"], verbose=0, return_dict=True)
-    files = {"model": f"{name}.keras", "history": f"{name}_history.json",
-             "plot": f"{name}_accuracy.png"}
-    model.save(out / files["model"])
-    fit.save(out / files["history"])
-    plot_accuracy(fit.history, out / files["plot"], f"{name}: training vs validation accuracy")
-    keras.backend.clear_session()
-
+    if ctx.has_test:
+        test = model.evaluate(ctx.datasets["test"], verbose=0, return_dict=True)
     val, train = fit.history["val_accuracy"], fit.history["accuracy"]
-    gap = train[-1] - val[-1]
     best = max(range(len(val)), key=lambda i: (val[i], -i))
-    return {
-        "architecture": ARCHITECTURES[name],
+    if fit.collapse:
+        why = f"collapsed at epoch {fit.collapse.epoch}: {fit.collapse.cause}"
+    else:
+        why = f"ran all {len(val)} epochs"
+    record = {
+        "seed": seed,
+        "epochs_run": len(val),
+        "stopped": fit.stopped,
+        "why": why,
+        "collapse": fit.collapse.to_json() if fit.collapse else None,
         "final_train_accuracy": train[-1],
         "final_val_accuracy": val[-1],
         "best_val_accuracy": val[best],
         "best_epoch": best + 1,
         "test_accuracy": None if test is None else float(test["accuracy"]),
         "test_loss": None if test is None else float(test["loss"]),
-        "train_val_gap": gap,
-        "overfitting": overfitting_verdict(gap),
-        "params": params,
         "train_seconds": fit.train_seconds,
         "seconds_per_epoch": fit.train_seconds / len(val),
-        "wall_seconds": round(time.perf_counter() - start, 3),
         "history": fit.to_json(),
+    }
+    return record, model, fit
+
+
+def _model4_validation(model, weights_path, ctx: _Context):
+    """Validation on base features computed once per study: it was 11 of ~45 CPU-s per epoch."""
+    from train.models import model4_parts
+    from train.training import feature_validation
+
+    features, head = model4_parts(model)
+    key = ("model4_validation_features", str(weights_path))
+    if key not in ctx.cache:
+        ctx.cache[key] = features.predict(ctx.datasets["validation"], verbose=0)
+    return feature_validation(head, ctx.cache[key], ctx.arrays["validation"][1],
+                              ctx.config.batch_size)
+
+
+def _seed_runs(number: int, weights_path, ctx: _Context, save) -> tuple[list, list]:
+    """Every requested seed, each retried on collapse; returns (final run per seed, attempts).
+
+    `save(model, record)` is called after each attempt until one trained, so the saved model
+    is the first run that trained (or, if none did, the last collapsed attempt).
+    """
+    import keras
+
+    from train.collapse import next_seed
+
+    config, name = ctx.config, f"model{number}"
+    requested = config.training_seeds
+    used: set[int] = set()
+    runs, attempts, saved_trained = [], [], False
+    for requested_seed in requested:
+        seed = requested_seed
+        for attempt in range(1, config.collapse_retries + 2):
+            used.add(seed)
+            record, model, fit = _attempt(number, seed, weights_path, ctx)
+            record = {"requested_seed": requested_seed, "attempt": attempt, **record}
+            attempts.append(record)
+            if not saved_trained:
+                save(model, record, fit)
+                saved_trained = record["stopped"] == "completed"
+            keras.backend.clear_session()
+            if record["stopped"] == "completed":
+                break
+            if attempt > config.collapse_retries:
+                ctx.echo(f"{name} seed {seed}: {record['why']}; no retries left "
+                         f"(--collapse-retries {config.collapse_retries})")
+                break
+            seed = next_seed(seed, used | set(requested))
+            ctx.echo(f"{name} seed {record['seed']}: {record['why']}; retrying with seed "
+                     f"{seed} (retry {attempt} of {config.collapse_retries})")
+        runs.append(record)
+    return runs, attempts
+
+
+def _train_one(number: int, weights_path, ctx: _Context) -> dict:
+    """One model over all its seeds: the reported run is the first that trained."""
+    from train.models import param_counts
+    from train.plots import plot_accuracy
+    from train.report import ARCHITECTURES, overfitting_verdict
+    from train.seeds import summarise
+
+    config, name = ctx.config, f"model{number}"
+    start = time.perf_counter()
+    files = {"model": f"{name}.keras", "history": f"{name}_history.json",
+             "plot": f"{name}_accuracy.png"}
+    saved: dict = {}
+
+    def save(model, record, fit):
+        saved.update(params=param_counts(model), record=record)
+        model.save(ctx.out / files["model"])
+        fit.save(ctx.out / files["history"])
+
+    seeds = ", ".join(map(str, config.training_seeds))
+    ctx.echo(f"{name}: training {config.epochs} epochs per seed (seeds {seeds})")
+    runs, attempts = _seed_runs(number, weights_path, ctx, save)
+    reported = saved["record"]
+    ctx.echo(f"{name}: {saved['params']['trainable']:,} trainable of "
+             f"{saved['params']['total']:,} parameters")
+    trained = [r["history"] for r in runs if r["stopped"] == "completed"]
+    title = f"{name}: training vs validation accuracy"
+    plot_accuracy(trained or [reported["history"]], ctx.out / files["plot"], title)
+    gap = reported["final_train_accuracy"] - reported["final_val_accuracy"]
+    keys = ("final_train_accuracy", "final_val_accuracy", "best_val_accuracy", "best_epoch",
+            "test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "history")
+    return {
+        "architecture": ARCHITECTURES[name],
+        "seed": reported["seed"],
+        "status": reported["stopped"],
+        "collapse": reported["collapse"],
+        **{k: reported[k] for k in keys},
+        "train_val_gap": gap,
+        "overfitting": "collapsed" if reported["collapse"] else overfitting_verdict(gap),
+        "params": saved["params"],
+        "wall_seconds": round(time.perf_counter() - start, 3),
         "files": files,
+        "seeds": summarise(runs, attempts),
+        "attempts": attempts,
     }
 
 
 def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = print) -> dict:
     """Run the study described by `config` on `split`; returns what `metrics.json` holds."""
+    from train.collapse import constant_loss
     from train.explore import explore
+    from train.identity import identify
+    from train.machine import machine_info
     from train.models import resolve_base_weights
     from train.plots import plot_comparison
-    from train.report import (
-        STUDY,
-        best_model,
-        library_versions,
-        runtime_info,
-        summary_table,
-        write_metrics,
-        write_report,
-    )
+    from train.report import STUDY, best_model, summary_table, write_metrics, write_report
 
     start = time.perf_counter()
     out = Path(config.out)
@@ -114,38 +230,49 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
         echo("note: TF_ENABLE_ONEDNN_OPTS is unset, so on CPUs without AVX-512 (e.g. AMD) "
              "TensorFlow skips its oneDNN kernels; setting it to 1 cut training CPU time by "
              "about a third on a 2-core AMD EPYC")
+    identity = identify(split)
+    echo(f"dataset: {identity.reason}")
     echo("decoding images (once) ...")
     arrays, datasets = _datasets(config, split)
     exploration = explore(split, *arrays["train"], out, config.seed)
     exploration["test_size"] = len(arrays["test"][1])
-    has_test = exploration["test_size"] > 0
     base = exploration["baseline"]
     echo(f"label counts {exploration['label_counts']}; majority baseline "
          f"{base['accuracy']['validation']:.3f} on validation")
+    watch = CollapseWatch(
+        majority_accuracy=base["accuracy"]["train"],
+        constant_loss=constant_loss(exploration["label_counts"]["train"]),
+        probe_images=_spread_sample(arrays["train"][0], PROBE_IMAGES),
+    )
+    ctx = _Context(config, arrays, datasets, exploration["test_size"] > 0,
+                   len(split.class_names), watch, out, echo)
 
     models = {}
     for number in sorted(config.models):
         weights_path = weights.path if number == 4 else None
-        models[f"model{number}"] = _train_one(
-            number, config, datasets, has_test, weights_path, len(split.class_names), out, echo
-        )
+        models[f"model{number}"] = _train_one(number, weights_path, ctx)
 
-    plot_comparison({k: m["history"] for k, m in models.items()}, out / "comparison.png",
-                    base["accuracy"]["validation"])
+    plot_comparison(
+        {k: [a["history"] for a in m["attempts"] if a["stopped"] == "completed"]
+         or [m["history"]] for k, m in models.items()},
+        out / "comparison.png", base["accuracy"]["validation"])
     best = best_model(models)
+    machine = machine_info()
     metrics = {
-        "format": "pawlite-metrics/1",
+        "format": "pawlite-metrics/2",
         "run": config.to_json(),
         "study_seconds": round(time.perf_counter() - start, 3),
         "exploration": exploration,
         "models": models,
         "best_model": {"name": best, "test_accuracy": models[best]["test_accuracy"]},
-        "study_reported": STUDY,
+        "dataset": identity.to_json(),
+        "study_reported": STUDY if identity.is_study else None,
         "data": {"source": split.data_source, "sha256": split.dataset_sha256,
                  "root": str(split.data_root), "split_seed": split.seed},
         "base_weights": weights.to_json() if weights else None,
-        "versions": library_versions(),
-        "runtime": runtime_info(),
+        "cpu": machine["cpu"],
+        "versions": machine["versions"],
+        "runtime": machine["runtime"],
         "notes": NOTES,
     }
     write_metrics(metrics, out / "metrics.json")
