@@ -30,7 +30,7 @@ help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
 	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/"
 	@echo "make export    convert model4 to $(QUANTIZATION) TFLite and run the parity check"
-	@echo "make parity    re-run the parity gate on the exported model"
+	@echo "make parity    re-run the parity gate on the exported model (exit 3: the gate failed)"
 	@echo "make bundle    copy the exported int8 model into edge/models/ (the bundled default)"
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from edge.config import ClassifyConfig
-from edge.errors import EdgeError, ModelLoadError, ResumeError
+from edge.errors import EdgeError, ModelLoadError, ResumeError, UsageError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -100,7 +100,7 @@ def classify(
 
     try:
         mean_values, std_values = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
-    except ValueError as e:
+    except UsageError as e:
         _error(f"{e}\nTry 'edge-classify --help' for help.")
         raise typer.Exit(EXIT_USAGE) from None
     if not paths and not info:
@@ -123,7 +123,7 @@ def show_info(config: ClassifyConfig) -> int:
 
     try:
         sys.stdout.write(format_description(describe_model(config)))
-    except ValueError as e:
+    except UsageError as e:
         _error(f"{e}\nTry 'edge-classify --help' for help.")
         return EXIT_USAGE
     except ModelLoadError as e:
@@ -143,7 +143,7 @@ def execute(config: ClassifyConfig) -> int:
     restore = _install_sigint(stop, config.quiet)
     try:
         summary = run(config, stop=stop)
-    except ValueError as e:
+    except UsageError as e:
         _error(f"{e}\nTry 'edge-classify --help' for help.")
         return EXIT_USAGE
     except ModelLoadError as e:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.errors import UsageError
+
 FORMATS = ("csv", "jsonl", "json")
 SORT_MODES = ("copy", "move", "link")
 STDOUT = Path("-")
@@ -53,27 +55,27 @@ class ClassifyConfig:
         return {"ndjson": "jsonl"}.get(suffix, suffix) if suffix else None
 
     def validate(self) -> None:
-        """Raise ValueError with a user-facing message for inconsistent options."""
+        """Raise UsageError with a user-facing message for inconsistent options."""
         missing = [str(p) for p in self.paths if not (p.exists() or p.is_symlink())]
         if missing:
-            raise ValueError(f"no such file or folder: {', '.join(missing)}")
+            raise UsageError(f"no such file or folder: {', '.join(missing)}")
         fmt = self.output_format()
         if self.output not in (None, STDOUT) and fmt not in FORMATS:
-            raise ValueError(
+            raise UsageError(
                 f"cannot tell the format of {self.output}: name it .csv, .jsonl or .json, "
                 "or pass --format csv|jsonl|json."
             )
         if self.format is not None and self.format not in FORMATS:
-            raise ValueError(f"--format must be one of {', '.join(FORMATS)}.")
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}.")
         if self.mode not in SORT_MODES:
-            raise ValueError(f"--mode must be one of {', '.join(SORT_MODES)}.")
+            raise UsageError(f"--mode must be one of {', '.join(SORT_MODES)}.")
         if self.resume and self.output in (None, STDOUT):
-            raise ValueError("--resume needs --output FILE (the file of the interrupted run).")
+            raise UsageError("--resume needs --output FILE (the file of the interrupted run).")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise ValueError("--threshold must be between 0 and 1.")
+            raise UsageError("--threshold must be between 0 and 1.")
         if self.top_k < 1 or self.batch < 1 or (self.threads is not None and self.threads < 1):
-            raise ValueError("--top-k, --batch and --threads must be at least 1.")
+            raise UsageError("--top-k, --batch and --threads must be at least 1.")
         if (self.mode != "copy" or self.dry_run) and self.sort_into is None:
-            raise ValueError("--mode and --dry-run only apply with --sort-into DIR.")
+            raise UsageError("--mode and --dry-run only apply with --sort-into DIR.")
         if not self.watch_interval > 0 or not self.watch_settle >= 0:
-            raise ValueError("--interval must be above 0 and --settle at least 0 seconds.")
+            raise UsageError("--interval must be above 0 and --settle at least 0 seconds.")

@@ -1,7 +1,9 @@
 """Errors a user of the edge runner can hit, each printed without a traceback.
 
-`EdgeError` is the base the CLI catches. `ModelLoadError` (exit code 3) means nothing can be
-classified at all; `ImageError` is about one file and becomes an error row, never a crash.
+`EdgeError` is the base the CLI catches. `UsageError` and `ResumeError` (exit code 2) mean the
+options cannot be run as given; `ModelLoadError` (exit code 3) means nothing can be classified
+at all; `ImageError` is about one file and becomes an error row, never a crash. Any other
+exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +11,11 @@ from __future__ import annotations
 
 class EdgeError(Exception):
     """A problem with the user's input or environment, with a message that says what to do."""
+
+
+class UsageError(EdgeError, ValueError):
+    """The options contradict each other or name something that is not there: exit 2 with a
+    pointer to --help. A ValueError too, so API callers that caught ValueError keep working."""
 
 
 class ModelLoadError(EdgeError):

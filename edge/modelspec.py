@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.decode import CROP_MODES, FOREIGN_RESIZE, RESIZE_METHODS
-from edge.errors import ModelLoadError
+from edge.errors import ModelLoadError, UsageError
 from edge.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
 from edge.tflite_metadata import TfliteMetadata, read_tflite_metadata
 
@@ -200,22 +200,22 @@ def parse_numbers(value: float | str | Sequence[float] | None, option: str):
     try:
         numbers = tuple(float(p) for p in parts)
     except (TypeError, ValueError):
-        raise ValueError(f"{option} takes one number or three (one per channel), "
+        raise UsageError(f"{option} takes one number or three (one per channel), "
                          f"not {value!r}.") from None
     if len(numbers) not in (1, 3) or not all(math.isfinite(n) for n in numbers):
-        raise ValueError(f"{option} takes one number or three (one per channel), not {value!r}.")
+        raise UsageError(f"{option} takes one number or three (one per channel), not {value!r}.")
     return numbers
 
 
 def _normalization(path, dtype, info, meta, mean, std):
     mean, std = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
     if (mean is None) != (std is None):
-        raise ValueError("--mean and --std go together: pass both (e.g. --mean 127.5 --std 127.5).")
+        raise UsageError("--mean and --std go together: pass both (e.g. --mean 127.5 --std 127.5).")
     if std is not None and any(s == 0 for s in std):
-        raise ValueError("--std must not be 0.")
+        raise UsageError("--std must not be 0.")
     if dtype in ("uint8", "int8"):
         if mean is not None:
-            raise ValueError(
+            raise UsageError(
                 f"--mean/--std apply to float models only: {path} takes {dtype} pixels, "
                 "its normalization is folded into the input quantization. Drop the options."
             )

@@ -18,6 +18,7 @@ from typing import TextIO
 from edge.classifier import Classifier
 from edge.config import STDOUT, ClassifyConfig
 from edge.decode import silence_pillow_warnings
+from edge.errors import UsageError
 from edge.files import FileWalker, looks_like_image, signature, watch
 from edge.outputs import open_writer, read_rows, row_key
 from edge.progress import Progress, Summary
@@ -36,7 +37,7 @@ def run(
     """Classify everything `config` names; returns the counts. Setting `stop` ends the run
     after the rows in progress (Ctrl-C in the CLI; the only way --watch ends).
 
-    Raises ValueError for inconsistent options, ResumeError when --output cannot be continued,
+    Raises UsageError for inconsistent options, ResumeError when --output cannot be continued,
     ModelLoadError when nothing can run.
     """
     stdout = stdout or sys.stdout
@@ -99,14 +100,14 @@ def _check_layout(config: ClassifyConfig) -> None:
     the first would overwrite a photo, the second would read its own copies forever."""
     output = config.output
     if output not in (None, STDOUT) and (output.exists() and _is_input(config, output)):
-        raise ValueError(f"--output {output} is one of the input images: writing there would "
+        raise UsageError(f"--output {output} is one of the input images: writing there would "
                          "destroy it. Choose another file name, e.g. results.csv.")
     if config.sort_into is not None:
         destination = os.path.realpath(config.sort_into)
         for path in config.paths:
             real = os.path.realpath(path)
             if real == destination or real.startswith(destination.rstrip(os.sep) + os.sep):
-                raise ValueError(
+                raise UsageError(
                     f"--sort-into {config.sort_into} holds the input {path}: sorted files "
                     "would be read again as input. Sort into a folder outside the inputs "
                     "(one inside an input folder is fine: it is never read).")

@@ -1,6 +1,7 @@
 """`python -m export`: model4.keras -> .tflite (+ parity); `python -m export parity` re-checks.
 
-Exit codes: 0 passed, 1 a user error (message, no traceback), 2 the parity gate failed.
+Exit codes: 0 passed; 1 a user error (message, no traceback); 2 a usage error from the option
+parser; 3 the parity gate failed (so CI tells a failed gate from a typo).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from pathlib import Path
 import typer
 
 from export.config import DEFAULT_SEED, QUANTIZATIONS, ExportConfig
+from export.errors import ExportError
 from train.errors import PawliteError
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=False)
-GATE_FAILED = 2
+GATE_FAILED = 3
+USER_ERRORS = (ExportError, PawliteError)
 
 MODEL = typer.Option(Path("artifacts/model4.keras"), help="The trained Keras model.")
 SPLIT = typer.Option(Path("artifacts/split.json"), help="The split manifest written by train.")
@@ -79,7 +82,7 @@ def export(
             num_threads=num_threads,
         )
         passed = run(config, with_parity=parity)
-    except PawliteError as exc:
+    except USER_ERRORS as exc:
         raise _fail(exc) from None
     if not passed:
         raise typer.Exit(GATE_FAILED)
@@ -101,7 +104,7 @@ def parity_command(
     latency_runs: int = RUNS,
     num_threads: int = THREADS,
 ) -> None:
-    """Compare Keras and the exported .tflite (through edge); exit 2 when a threshold fails."""
+    """Compare Keras and the exported .tflite (through edge); exit 3 when a threshold fails."""
     _setup_logging()
     try:
         config = ExportConfig(
@@ -111,7 +114,7 @@ def parity_command(
             resize_study=resize_study, latency_runs=latency_runs, num_threads=num_threads,
         )
         passed = run_parity_only(config)
-    except PawliteError as exc:
+    except USER_ERRORS as exc:
         raise _fail(exc) from None
     if not passed:
         raise typer.Exit(GATE_FAILED)
@@ -137,9 +140,7 @@ def describe_command(
                                 mean=parse_numbers(mean, "--mean"),
                                 std=parse_numbers(std, "--std"))
         rows = describe(config)
-    except ValueError as exc:
-        raise _fail(exc) from None
-    except PawliteError as exc:
+    except (ValueError, *USER_ERRORS) as exc:
         raise _fail(exc) from None
     typer.echo(f"wrote {out}; edge now reads it as:")
     typer.echo(format_description(rows), nl=False)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.decode import RESIZE_METHODS
-from export import ExportError
+from export.errors import ExportError
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 DEFAULT_SEED = 1337

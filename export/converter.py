@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from export import ExportError
 from export import metadata as md
 from export.config import ExportConfig
+from export.errors import ExportError
 from train.download import sha256_of as sha256_file
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from export import ExportError
+from export.errors import ExportError
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 from flatbuffers import number_types as N
 from flatbuffers.table import Table
 
-from export import ExportError
+from export.errors import ExportError
 
 METADATA_NAME = "TFLITE_METADATA"
 METADATA_IDENTIFIER = b"M001"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from export import ExportError
 from export.config import ExportConfig
+from export.errors import ExportError
 from export.report import build_report, compare, write_report
 
 log = logging.getLogger(__name__)

@@ -240,3 +240,15 @@ def test_edge_imports_with_tensorflow_keras_matplotlib_blocked():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_only_usage_errors_exit_2(tmp_path, monkeypatch):
+    """A ValueError from inside the run is a bug, not a usage error: no 'Try --help', no 2."""
+    import edge.runner
+
+    def broken(config, stop=None):
+        raise ValueError("internal")
+
+    monkeypatch.setattr(edge.runner, "run", broken)
+    result = _invoke(_images(tmp_path / "in", 1))
+    assert result.exit_code != 2 and isinstance(result.exception, ValueError)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export import ExportError
 from export.config import QUANTIZATIONS, ExportConfig
+from export.errors import ExportError
 from tests.imagegen import make_dataset
 
 IMAGE_SIZE = (32, 32)

@@ -10,8 +10,8 @@ import zipfile
 
 import pytest
 
-from export import ExportError
 from export import metadata as md
+from export.errors import ExportError
 from tests.test_export_converter import make_tiny_artifacts
 
 

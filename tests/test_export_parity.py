@@ -157,3 +157,8 @@ def test_gate_forgives_test_flips_within_chance_but_not_real_losses():
     # The limit holds on the 1,000 images whatever the test split says.
     assert passed(_sets(-0.52, (-1.5, 0.5), -1.2)) == [True, False, True]
     assert passed(_sets(0.0, (0.0, 0.0), 0.0, agreement=0.97)) == [True, True, False]
+
+
+def test_a_failed_gate_and_a_usage_error_exit_differently(tmp_path):
+    result = CliRunner().invoke(app, ["parity", "--latency-runs", "0"])
+    assert result.exit_code == 2 != GATE_FAILED, result.output

@@ -42,3 +42,13 @@ def test_stage_clis_start_without_tensorflow():
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_export_without_its_cli_imports_no_train():
+    code = (
+        "import sys, export, export.config, export.errors\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('train', 'tensorflow')))"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
