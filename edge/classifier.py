@@ -17,7 +17,7 @@ from edge.decode import load_image
 from edge.errors import ImageError, ModelLoadError
 from edge.modelspec import resolve_spec
 from edge.pipeline import ordered_batches
-from edge.runtime import open_interpreter
+from edge.runtime import cpu_threads, open_interpreter
 from edge.scores import dequantize, prepare_input, softmax, top_k
 
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / "cats_vs_dogs_int8.tflite"
@@ -68,8 +68,9 @@ class Classifier:
     overrides the model's own. `mean`/`std` (one value or three) are for float models whose
     metadata does not give their normalization. `resize=None` uses the method recorded in the
     metadata; `crop="center"` crops to the input's aspect ratio first. `num_threads=None`
-    gives the interpreter half the CPU cores. The rules are in `edge.modelspec`; `self.spec`
-    says what was decided and why. Not thread-safe: one interpreter, one caller at a time.
+    gives the interpreter `edge.runtime.default_interpreter_threads()`. The rules are in
+    `edge.modelspec`; `self.spec` says what was decided and why. Not thread-safe: one
+    interpreter, one caller at a time.
     """
 
     def __init__(
@@ -157,7 +158,7 @@ class Classifier:
         a bounded window, so they yield the CPU when inference is the bottleneck) while this
         thread invokes the interpreter, which releases the GIL.
         """
-        workers = workers or os.cpu_count() or 1
+        workers = workers or cpu_threads()
         for batch in ordered_batches(paths, self.load, max(1, batch_size), workers):
             good = [(p, x) for p, x in batch if isinstance(x, np.ndarray)]
             probabilities = iter(self.predict(np.stack([x for _, x in good])) if good else [])

@@ -12,6 +12,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from edge.decode import DEFAULT_RESIZE
 from edge.errors import ModelLoadError
 
 FORMAT_PREFIX = "pawlite-model/"
@@ -27,7 +28,7 @@ class ModelInfo:
     width: int
     channels: int = 3
     dtype: str = "uint8"
-    resize: str = "tf-bilinear"
+    resize: str = DEFAULT_RESIZE
     output: str = "probabilities"
     quantization: str | None = None
     source: dict = field(default_factory=dict)
@@ -53,7 +54,7 @@ def read_model_info(path: str | os.PathLike) -> ModelInfo | None:
             width=int(spec["width"]),
             channels=int(spec.get("channels", 3)),
             dtype=str(spec.get("dtype", "uint8")),
-            resize=str(spec.get("resize", "tf-bilinear")),
+            resize=str(spec.get("resize", DEFAULT_RESIZE)),
             output=output,
             quantization=raw.get("quantization"),
             source=dict(raw.get("source") or {}),

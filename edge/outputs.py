@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.classifier import Result
+from edge.config import STDOUT
 from edge.errors import ResumeError
 from edge.files import file_key
 
@@ -130,7 +131,7 @@ def open_writer(output: Path | None, fmt: str | None, existing: list[dict] | Non
     run disappears, and an interruption meanwhile leaves the old file whole.
     """
     stdout = stdout or sys.stdout
-    if output is None or str(output) == "-":
+    if output is None or Path(output) == STDOUT:
         if fmt is None:
             return TableWriter(stdout)
         return _writer(stdout, fmt)

@@ -23,6 +23,7 @@ from edge.files import FileWalker, looks_like_image, signature, watch
 from edge.outputs import open_writer, read_rows, row_key
 from edge.progress import Progress, Summary
 from edge.runrecord import RunRecord, sha256_of
+from edge.runtime import cpu_threads, default_interpreter_threads
 from edge.sorting import Sorter
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,8 @@ def run(
     config.validate()
     _check_layout(config)
     silence_pillow_warnings()
-    threads = config.threads or os.cpu_count() or 1
-    classifier = Classifier(config.model, config.labels, max(1, threads // 2),
+    threads = config.threads or cpu_threads()
+    classifier = Classifier(config.model, config.labels, default_interpreter_threads(threads),
                             exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
                             crop=config.crop)
     fmt = config.output_format()

@@ -66,9 +66,15 @@ def runtime_version(runtime: Runtime) -> str:
     return "unknown version"
 
 
-def default_interpreter_threads() -> int:
-    """Half the cores: decoding runs beside inference on the other half (see edge.pipeline)."""
-    return max(1, (os.cpu_count() or 1) // 2)
+def cpu_threads() -> int:
+    """Every CPU core: the default number of decoder threads and of threads in all."""
+    return os.cpu_count() or 1
+
+
+def default_interpreter_threads(threads: int | None = None) -> int:
+    """Half of `threads` (default: every core) for the interpreter: decoding runs beside
+    inference on the other half (see edge.pipeline). The one place that split is decided."""
+    return max(1, (threads or cpu_threads()) // 2)
 
 
 def open_interpreter(model_path: str | os.PathLike, num_threads: int | None = None):

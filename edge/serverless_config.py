@@ -13,7 +13,7 @@
 | `THRESHOLD` | unset | below this top probability the label is `uncertain` |
 | `BATCH_SIZE` | `16` | objects per chunk; the time budget is checked between chunks |
 | `DOWNLOAD_WORKERS` | `8` | parallel S3 requests (result look-ups, downloads, writes) |
-| `NUM_THREADS` | CPU count | interpreter threads |
+| `NUM_THREADS` | half the CPU cores | interpreter threads (as `edge-classify`) |
 | `SAFETY_MARGIN_MS` | `10000` | no new chunk when less than this + 1.5 x slowest chunk remains |
 | `LIST_PAGE_SIZE` | `1000` | keys per listing request (batch requests) |
 | `LOG_LEVEL` | `INFO` | level of the `edge` loggers (one summary line per invocation at INFO) |

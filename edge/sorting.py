@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.config import SORT_MODES
 from edge.errors import EdgeError
 
 _MAX_SUFFIX = 10_000
@@ -44,8 +45,8 @@ class Sorter:
     """Copies, moves or links files into `root/<label>/` by the rules in the module docstring."""
 
     def __init__(self, root: Path, mode: str = "copy", dry_run: bool = False) -> None:
-        if mode not in ("copy", "move", "link"):
-            raise ValueError(f"mode must be copy, move or link, not {mode!r}")
+        if mode not in SORT_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SORT_MODES)}, not {mode!r}")
         self.root = Path(root)
         self.mode = mode
         self.dry_run = dry_run

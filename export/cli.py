@@ -33,7 +33,7 @@ DROP = typer.Option(1.0, help="Largest |accuracy difference| in points, on the v
 AGREE = typer.Option(0.98, help="Smallest top-1 agreement on the validation folder (0..1).")
 STUDY = typer.Option(True, help="Also measure resize vs quantization gaps (float32 reference).")
 RUNS = typer.Option(50, min=1, help="Single-image runs for the latency figure.")
-THREADS = typer.Option(None, help="Interpreter threads (default: all cores).")
+THREADS = typer.Option(None, help="Interpreter threads (default: half the CPU cores, as edge).")
 
 
 def _fail(exc: Exception) -> typer.Exit:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.decode import DEFAULT_RESIZE
 from export import metadata as md
 from export.config import ExportConfig
 from export.errors import ExportError
@@ -210,7 +211,7 @@ def write_variant(config: ExportConfig, model, split, variant: str, representati
         corrected = min(config.bias_correction_images, len(representative))
     bare = convert(model, variant, size, representative, corrected)
     check_raw_pixel_input(bare)
-    resize = config.resize or "tf-bilinear"
+    resize = config.resize or DEFAULT_RESIZE
     if variant == "int8":
         source = {**source, "calibration": {
             "images": len(representative), "seed": config.seed,

@@ -57,3 +57,32 @@ def test_real_runtime_rejects_a_file_that_is_not_a_model(tmp_path):
         runtime.open_interpreter(path)
     with pytest.raises(ModelLoadError, match="not found"):
         runtime.open_interpreter(tmp_path / "missing.tflite")
+
+
+def test_the_interpreter_gets_half_the_threads(monkeypatch):
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 6)
+    assert runtime.cpu_threads() == 6
+    assert runtime.default_interpreter_threads() == 3
+    assert [runtime.default_interpreter_threads(n) for n in (1, 2, 5, 8)] == [1, 1, 2, 4]
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: None)
+    assert (runtime.cpu_threads(), runtime.default_interpreter_threads()) == (1, 1)
+
+
+def test_the_runner_splits_threads_through_the_runtime(monkeypatch, tmp_path):
+    """--threads N: N decoders and default_interpreter_threads(N) interpreter threads."""
+    import edge.runner
+    from edge.config import ClassifyConfig
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_classifier(model, labels, num_threads, **options):
+        seen["interpreter"] = num_threads
+        raise Stop
+
+    monkeypatch.setattr(edge.runner, "Classifier", fake_classifier)
+    with pytest.raises(Stop):
+        edge.runner.run(ClassifyConfig(paths=(tmp_path,), threads=7))
+    assert seen["interpreter"] == runtime.default_interpreter_threads(7) == 3
