@@ -68,11 +68,13 @@ def pip_install(target: Path, arch: str, python_version: str, packages: list[str
 
 
 def copy_edge(target: Path, model: Path) -> None:
-    """The edge package's modules and the model, as the bundled model path."""
+    """The edge package's modules, subpackages included, and the model as the bundled one."""
     package = target / "edge"
     package.mkdir(parents=True)
-    for source in sorted((ROOT / "edge").glob("*.py")):
-        shutil.copy2(source, package / source.name)
+    for source in sorted((ROOT / "edge").rglob("*.py")):
+        destination = package / source.relative_to(ROOT / "edge")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
     (package / "models").mkdir()
     shutil.copy2(model, package / "models" / BUNDLED_MODEL.name)
     for extra in sorted((ROOT / "edge" / "models").glob("*.md")):

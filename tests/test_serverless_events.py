@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from edge.serverless import decode_token, encode_token
-from edge.serverless_config import ConfigError, ServerlessConfig
-from edge.serverless_events import EventError, ObjectRef, parse_event
-from edge.serverless_work import is_own_output
+from edge.serverless.config import ConfigError, ServerlessConfig
+from edge.serverless.events import EventError, ObjectRef, parse_event
+from edge.serverless.work import is_own_output
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -114,3 +114,24 @@ def test_own_outputs_are_never_inputs():
     assert is_own_output("custom/x/_manifests/1.jsonl", "pawlite-results/")
     assert is_own_output("photos/DATA.JSON", "pawlite-results/")
     assert not is_own_output("photos/a.jpg", "pawlite-results/")
+
+
+def test_summary_response_shapes():
+    from edge.serverless.summary import Continuation, Counts, Summary
+
+    counts = Counts(objects=3, classified=1, errors=1, skipped=0, retry=1, deferred=1, ignored=0,
+                    not_images=2, elapsed_s=0.5, images_per_second=2.0, model_sha256="ab",
+                    model_load_s=None, failures=({"key": "x"},), failures_not_listed=0)
+    s3 = Summary("s3", counts)
+    assert s3.to_retry == 2 and Summary.malformed("unknown", "bad").to_retry == 0
+    assert list(s3.to_json()) == ["kind", *counts.to_json()]
+    assert s3.to_json()["failures"] == [{"key": "x"}]
+    assert Summary.malformed("unknown", "bad").to_json() == {
+        "kind": "unknown", "status": "error", "error_kind": "malformed-event", "error": "bad"}
+    batch = Summary("batch", counts, status="partial",
+                    batch=Continuation("tok", {"continuation_token": "tok"}, None, "denied"))
+    document = batch.to_json()
+    assert (document["status"], document["manifest"], document["manifest_error"]) == (
+        "partial", None, "denied")
+    assert document["next_event"] == {"continuation_token": "tok"}
+    assert batch.failed("no-time", "late").to_json()["error_kind"] == "no-time"

@@ -41,7 +41,9 @@ def test_zip_holds_edge_and_model_and_is_reproducible(build_lambda, tmp_path):
     build_lambda.write_zip(staging, second)
     assert first.read_bytes() == second.read_bytes()
     names = zipfile.ZipFile(first).namelist()
-    assert "edge/serverless.py" in names and "edge/models/cats_vs_dogs_int8.tflite" in names
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "edge").rglob("*.py")}
+    assert "edge/serverless/__init__.py" in modules and "edge/serverless/dispatch.py" in modules
+    assert modules <= set(names) and "edge/models/cats_vs_dogs_int8.tflite" in names
     assert not any("__pycache__" in n for n in names)
     assert unzipped == sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
     assert zipped == first.stat().st_size

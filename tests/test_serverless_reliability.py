@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from edge import serverless
-from edge.objectstore import ObjectStore
+from edge.serverless.objectstore import ObjectStore
 from tests import test_serverless as base
 from tests.test_serverless import BLUE, BUCKET, OUT, RED, keys, result, s3_event, sqs_event, upload
 

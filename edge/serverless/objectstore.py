@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 from edge.errors import EdgeError
-from edge.serverless_events import ObjectRef, normalize_etag
+from edge.serverless.events import ObjectRef, normalize_etag
 
 _CHUNK = 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}

@@ -14,16 +14,18 @@ import functools
 import hashlib
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from edge.files import image_extensions
-from edge.objectstore import ObjectError
-from edge.serverless_config import ServerlessConfig
-from edge.serverless_events import BatchRequest, EventError
-from edge.serverless_work import Budget, Worker, is_own_output, no_time_message, summarize
+from edge.serverless.config import ServerlessConfig
+from edge.serverless.events import BatchRequest, EventError
+from edge.serverless.objectstore import ObjectError
+from edge.serverless.summary import Continuation, Summary
+from edge.serverless.work import Budget, Worker, is_own_output, no_time_message, summarize
 
 
-def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> dict:
+def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> Summary:
     """Classify every image under a prefix, page by page, until done or out of time."""
     config = worker.config
     out_prefix = request.output_prefix or config.output_prefix
@@ -32,8 +34,7 @@ def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> dict:
         after = decode_token(request.continuation_token)
         _check_prefixes(request.prefix, out_prefix, config.output_prefix)
     except EventError as e:
-        return {"kind": "batch", "status": "error", "error_kind": "malformed-event",
-                "error": str(e)}
+        return Summary.malformed("batch", str(e))
     start, outcomes, skipped = after, [], Counter()
     finished = False
     try:
@@ -51,14 +52,13 @@ def run_batch(worker: Worker, request: BatchRequest, budget: Budget) -> dict:
                 finished = not more
     except ObjectError as e:
         summary = summarize("batch", outcomes, budget, worker, not_images=sum(skipped.values()))
-        summary.update(status="error", error_kind=e.kind, error=str(e))
-        return _with_continuation(summary, request, after, False)
+        return _with_continuation(summary.failed(e.kind, str(e)), request, after, False)
     summary = summarize("batch", outcomes, budget, worker, not_images=sum(skipped.values()))
     if not finished and after == start:
-        summary.update(status="error", error_kind="no-time", error=no_time_message(config))
-    summary["manifest"] = _write_manifest(worker, request, out_bucket, out_prefix, start,
-                                          outcomes, summary)
-    return _with_continuation(summary, request, after, finished)
+        summary = summary.failed("no-time", no_time_message(config))
+    manifest, manifest_error = _write_manifest(worker, request, out_bucket, out_prefix, start,
+                                               outcomes)
+    return _with_continuation(summary, request, after, finished, manifest, manifest_error)
 
 
 def _check_prefixes(prefix: str, *output_prefixes: str) -> None:
@@ -87,10 +87,12 @@ def _extensions() -> frozenset[str]:
     return image_extensions()
 
 
-def _write_manifest(worker, request, bucket, out_prefix, start, outcomes, summary) -> str | None:
-    """One JSONL file per (prefix, start position): a rerun of the same segment overwrites it."""
+def _write_manifest(worker, request, bucket, out_prefix, start,
+                    outcomes) -> tuple[str | None, str | None]:
+    """One JSONL file per (prefix, start position): a rerun of the same segment overwrites it.
+    Returns (its key, why it could not be written)."""
     if not outcomes:
-        return None
+        return None, None
     run = hashlib.sha256(f"{request.bucket}/{request.prefix}".encode()).hexdigest()[:16]
     segment = hashlib.sha256((start or "").encode()).hexdigest()[:16]
     key = f"{out_prefix}_manifests/{run}/{segment}.jsonl"
@@ -98,20 +100,19 @@ def _write_manifest(worker, request, bucket, out_prefix, start, outcomes, summar
     try:
         worker.store.put(bucket, key, body.encode("utf-8"), "application/x-ndjson")
     except ObjectError as e:
-        summary["manifest_error"] = str(e)
-        return None
-    return key
+        return None, str(e)
+    return key, None
 
 
-def _with_continuation(summary: dict, request: BatchRequest, after, finished: bool) -> dict:
+def _with_continuation(summary: Summary, request: BatchRequest, after, finished: bool,
+                       manifest: str | None = None, manifest_error: str | None = None) -> Summary:
     token = None if finished else encode_token(after)
-    summary.setdefault("status", "complete" if finished else "partial")
-    summary["continuation_token"] = token
-    summary["next_event"] = None if finished else {
+    next_event = None if finished else {
         "bucket": request.bucket, "prefix": request.prefix,
         "output_prefix": request.output_prefix, "output_bucket": request.output_bucket,
         "continuation_token": token}
-    return summary
+    return replace(summary, status=summary.status or ("complete" if finished else "partial"),
+                   batch=Continuation(token, next_event, manifest, manifest_error))
 
 
 def encode_token(after: str | None) -> str:

@@ -1,7 +1,7 @@
 """Function handler: classify images in S3-compatible object storage with the edge runtime.
 
 `handler(event, context)` follows AWS Lambda's Python runtime (the reference platform); the core
-(`serverless_work`, `objectstore`, `serverless_events`) does not depend on it. Event kinds:
+(`work`, `objectstore`, `events`, `batch`) does not depend on it. Event kinds:
 - S3 `ObjectCreated` notification: classify each object; if anything transient failed or did
   not fit in the time budget, raise `RetryLater` after the rest is done, so the platform's
   retry redoes only the missing objects (existing results are skipped).
@@ -16,7 +16,7 @@
   summary with `continuation_token` and `next_event` (null when finished).
 
 The model loads once per container, on the first invocation; configuration is read from the
-environment then (see `edge.serverless_config` for the table of variables). Lambda sends one
+environment then (see `edge.serverless.config` for the table of variables). Lambda sends one
 event at a time to a process; anywhere else, calls from several threads take turns on a lock,
 because the one interpreter is not thread-safe.
 """
@@ -31,11 +31,12 @@ import time
 from edge.classifier import Classifier
 from edge.decode import silence_pillow_warnings
 from edge.errors import EdgeError
-from edge.objectstore import ObjectStore, make_client
-from edge.serverless_batch import decode_token, encode_token, run_batch
-from edge.serverless_config import ServerlessConfig
-from edge.serverless_events import EventError, ParsedEvent, parse_event
-from edge.serverless_work import (
+from edge.serverless.batch import decode_token, encode_token, run_batch
+from edge.serverless.config import ServerlessConfig
+from edge.serverless.events import EventError, ParsedEvent, parse_event
+from edge.serverless.objectstore import ObjectStore, make_client
+from edge.serverless.summary import Summary
+from edge.serverless.work import (
     Budget,
     ModelIdentity,
     Outcome,
@@ -59,20 +60,20 @@ class RetryLater(EdgeError):
 def handler(event, context=None) -> dict:
     """The function entry point; see the module docstring for the event kinds and responses."""
     response, summary = process_event(event, context)
-    log.info("pawlite summary %s", json.dumps(summary, default=str))
-    if summary.get("kind") == "s3" and (summary["retry"] or summary["deferred"]):
-        raise RetryLater(f"{summary['retry'] + summary['deferred']} object(s) to retry: "
-                         f"{json.dumps(summary['failures'])[:2000]}")
+    log.info("pawlite summary %s", json.dumps(summary.to_json(), default=str))
+    if summary.kind == "s3" and summary.to_retry:
+        raise RetryLater(f"{summary.to_retry} object(s) to retry: "
+                         f"{json.dumps(list(summary.counts.failures))[:2000]}")
     return response
 
 
-def process_event(event, context=None) -> tuple[dict, dict]:
+def process_event(event, context=None) -> tuple[dict, Summary]:
     """(platform response, summary); never raises for bad input, only for a broken deployment."""
     with _LOCK:
         return _process_event(event, context)
 
 
-def _process_event(event, context) -> tuple[dict, dict]:
+def _process_event(event, context) -> tuple[dict, Summary]:
     silence_pillow_warnings()
     worker = get_worker()
     budget = Budget(context, worker.config.safety_margin_ms)
@@ -80,12 +81,11 @@ def _process_event(event, context) -> tuple[dict, dict]:
         parsed = parse_event(event)
     except EventError as e:
         log.error("malformed event: %s", e)
-        summary = {"kind": "unknown", "status": "error", "error_kind": "malformed-event",
-                   "error": str(e)}
-        return summary, summary
+        summary = Summary.malformed("unknown", str(e))
+        return summary.to_json(), summary
     if parsed.kind == "batch":
         summary = run_batch(worker, parsed.batch, budget)
-        return summary, summary
+        return summary.to_json(), summary
     return run_messages(worker, parsed, budget)
 
 
@@ -120,7 +120,7 @@ def reset() -> None:
         _WORKER = None
 
 
-def run_messages(worker: Worker, parsed: ParsedEvent, budget: Budget) -> tuple[dict, dict]:
+def run_messages(worker: Worker, parsed: ParsedEvent, budget: Budget) -> tuple[dict, Summary]:
     """S3, SQS and S3 Batch Operations events: each object once, in chunks, while time allows."""
     config = worker.config
     owners: dict[tuple, list[int]] = {}
@@ -157,7 +157,7 @@ def run_messages(worker: Worker, parsed: ParsedEvent, budget: Budget) -> tuple[d
     if parsed.kind == "s3-batch-operations":
         done = dict(zip(refs, outcomes, strict=False))
         return _task_results(parsed, failed, done), summary
-    return summary, summary
+    return summary.to_json(), summary
 
 
 def _task_results(parsed: ParsedEvent, failed: set[int], done: dict) -> dict:

@@ -23,15 +23,15 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from edge.classifier import Result
-from edge.objectstore import ObjectError, ObjectStore, too_large
-from edge.serverless_config import ServerlessConfig
-from edge.serverless_events import ObjectRef
+from edge.serverless.config import ServerlessConfig
+from edge.serverless.events import ObjectRef
+from edge.serverless.objectstore import ObjectError, ObjectStore, too_large
+from edge.serverless.summary import MAX_LISTED_FAILURES, Counts, Summary
 
 RESULT_FORMAT = "pawlite-result/1"
 RESULT_SUFFIXES = (".json", ".jsonl")
 # Deterministic for the same bytes and model, so an existing error result of these kinds is final.
 # The response and the log line stay small; the manifest and the result files list them all.
-MAX_LISTED_FAILURES = 50
 CONTENT_ERRORS = frozenset({"not-an-image", "truncated", "empty", "too-large", "corrupt"})
 MAX_KEY_BYTES = 1024
 log = logging.getLogger(__name__)
@@ -252,27 +252,26 @@ def no_time_message(config: ServerlessConfig) -> str:
 
 
 def summarize(kind: str, outcomes: list[Outcome], budget: Budget, worker: Worker, ignored=0,
-              deferred=0, not_images=0, extra_failures=()) -> dict:
+              deferred=0, not_images=0, extra_failures=()) -> Summary:
     """Counts, failures and throughput of one invocation, for the response and the log."""
     counts = Counter(o.status for o in outcomes)
     failures = [o.line() for o in outcomes if o.status in ("error", "retry")]
     failures += list(extra_failures)
     elapsed = budget.elapsed()
     load = worker.load_seconds
-    return {
-        "kind": kind,
-        "objects": len(outcomes) + deferred,
-        "classified": counts["classified"],
-        "errors": counts["error"],
-        "skipped": counts["skipped"],
-        "retry": counts["retry"],
-        "deferred": deferred,
-        "ignored": ignored,
-        "not_images": not_images,
-        "elapsed_s": round(elapsed, 3),
-        "images_per_second": round(counts["classified"] / elapsed, 2) if elapsed > 0 else None,
-        "model_sha256": worker.model.sha256,
-        "model_load_s": round(load, 3) if load is not None else None,
-        "failures": failures[:MAX_LISTED_FAILURES],
-        "failures_not_listed": max(0, len(failures) - MAX_LISTED_FAILURES),
-    }
+    return Summary(kind, Counts(
+        objects=len(outcomes) + deferred,
+        classified=counts["classified"],
+        errors=counts["error"],
+        skipped=counts["skipped"],
+        retry=counts["retry"],
+        deferred=deferred,
+        ignored=ignored,
+        not_images=not_images,
+        elapsed_s=round(elapsed, 3),
+        images_per_second=round(counts["classified"] / elapsed, 2) if elapsed > 0 else None,
+        model_sha256=worker.model.sha256,
+        model_load_s=round(load, 3) if load is not None else None,
+        failures=tuple(failures[:MAX_LISTED_FAILURES]),
+        failures_not_listed=max(0, len(failures) - MAX_LISTED_FAILURES),
+    ))
