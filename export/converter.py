@@ -23,7 +23,7 @@ from edge.decode import DEFAULT_RESIZE
 from export import metadata as md
 from export.config import ExportConfig
 from export.errors import ExportError
-from train.download import sha256_of as sha256_file
+from export.loaders import load_keras_model, load_split, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +43,6 @@ def pawlite_version() -> str:
         return importlib_metadata.version("pawlite")
     except importlib_metadata.PackageNotFoundError:
         return "unknown"
-
-
-def load_keras_model(path: Path):
-    """The trained Keras model, or an ExportError that says how to make one."""
-    if not Path(path).is_file():
-        raise ExportError(
-            f"{path} not found. Train it first (`make train`, python -m train), or pass "
-            "--model PATH to a Keras model."
-        )
-    import keras
-
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:
-        raise ExportError(f"Could not load the Keras model {path} ({exc}).") from None
 
 
 def representative_paths(split, count: int, seed: int) -> list[Path]:
@@ -239,8 +224,6 @@ def write_variant(config: ExportConfig, model, split, variant: str, representati
 
 def export_models(config: ExportConfig, split=None, model=None) -> list[ExportedModel]:
     """Write every variant `config` asks for; `split` and `model` default to config's files."""
-    from export.parity import load_split
-
     split = split or load_split(config)
     model = model or load_keras_model(config.model)
     expected = (None, *split.image_size, 3)

@@ -9,26 +9,64 @@ labels are scrambled fails the gate instead of passing on indices.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from edge.scores import softmax
 from export.config import ExportConfig
 from export.errors import ExportError
-from export.report import build_report, compare, write_report
+from export.loaders import load_keras_model, load_split, sha256_file
+from export.report import Check, SetComparison, build_report, compare, write_report
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class VariantResult:
+    """One checked model's row of parity.json, and its edge probabilities on the validation
+    folder (`probs`, not written), which the resize study reuses instead of classifying the
+    same 1,000 images again.
 
-def load_split(config: ExportConfig):
-    from train.split import Split
+    `from_this_keras_model` is False when the file records another Keras source than the
+    compared model (then the comparison is between two different models), None when the file
+    records none.
+    """
 
-    return Split.load(config.split, data_root=config.data_dir)
+    variant: str
+    path: Path
+    size_bytes: int
+    resize: str
+    from_this_keras_model: bool | None
+    calibration: dict | None
+    latency_ms: float
+    errors: list[dict]
+    sets: dict[str, SetComparison]
+    checks: list[Check]
+    probs: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    def to_json(self) -> dict:
+        return {
+            "variant": self.variant,
+            "path": str(self.path),
+            "size_bytes": self.size_bytes,
+            "resize": self.resize,
+            "from_this_keras_model": self.from_this_keras_model,
+            "calibration": self.calibration,
+            "latency_ms": self.latency_ms,
+            "errors": self.errors,
+            "sets": {name: s.to_json() for name, s in self.sets.items()},
+            "checks": [check.to_json() for check in self.checks],
+            "passed": self.passed,
+        }
 
 
 def parity_paths(split) -> tuple[list[Path], np.ndarray, int]:
@@ -48,9 +86,7 @@ def keras_probabilities(model, split) -> np.ndarray:
 
     images = np.concatenate([load_arrays(split, "validation")[0], load_arrays(split, "test")[0]])
     logits = np.asarray(model.predict(images.astype(np.float32), batch_size=32, verbose=0))
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return softmax(logits)
 
 
 def open_classifier(path: Path, resize: str | None, num_threads: int | None):
@@ -115,12 +151,8 @@ def models_to_check(config: ExportConfig) -> list[tuple[str, Path]]:
 
 
 def evaluate(config: ExportConfig, variant: str, path: Path, split, keras_probs,
-             keras_sha256: str) -> dict:
-    """One model's row of the report: both sets, size, latency, thresholds.
-
-    `from_this_keras_model` is False when the file records another Keras source than
-    `config.model` (then the comparison is between two different models).
-    """
+             keras_sha256: str) -> VariantResult:
+    """One model's row of the report: both sets, size, latency, thresholds."""
     paths, labels, n_test = parity_paths(split)
     clf = open_classifier(path, config.resize, config.num_threads)
     log.info("parity %s (%s resize) on %d images", variant, clf.resize, len(paths))
@@ -132,24 +164,24 @@ def evaluate(config: ExportConfig, variant: str, path: Path, split, keras_probs,
         "validation_folder": compare(keras_probs, probs, labels, names),
     }
     checks = gate_checks(sets, config.max_accuracy_drop, config.min_agreement)
-    return {
-        "variant": variant,
-        "path": str(path),
-        "size_bytes": path.stat().st_size,
-        "resize": clf.resize,
-        "from_this_keras_model": (clf.info.source.get("keras_sha256") == keras_sha256)
+    return VariantResult(
+        variant=variant,
+        path=path,
+        size_bytes=path.stat().st_size,
+        resize=clf.resize,
+        from_this_keras_model=(clf.info.source.get("keras_sha256") == keras_sha256)
         if clf.info else None,
-        "calibration": clf.info.source.get("calibration") if clf.info else None,
-        "latency_ms": single_image_latency_ms(clf, config.latency_runs),
-        "errors": errors,
-        "sets": sets,
-        "checks": checks,
-        "passed": all(c["passed"] for c in checks),
-        "_probs": probs,
-    }
+        calibration=clf.info.source.get("calibration") if clf.info else None,
+        latency_ms=single_image_latency_ms(clf, config.latency_runs),
+        errors=errors,
+        sets=sets,
+        checks=checks,
+        probs=probs,
+    )
 
 
-def gate_checks(sets: dict, max_drop: float, min_agreement: float) -> list[dict]:
+def gate_checks(sets: dict[str, SetComparison], max_drop: float,
+                min_agreement: float) -> list[Check]:
     """The gate: accuracy parity where it can be measured, agreement where it is dense.
 
     On the 192 test images one image is 0.52 points, so a 1-point limit there fails on the
@@ -159,48 +191,50 @@ def gate_checks(sets: dict, max_drop: float, min_agreement: float) -> list[dict]
     where top-1 agreement is measured too.
     """
     test, folder = sets["test"], sets["validation_folder"]
-    test_diff = test["accuracy_diff_points"]
-    low, high = test["accuracy_diff_95ci_points"]
+    test_diff = test.accuracy_diff_points
+    low, high = test.accuracy_diff_95ci_points
     beyond_chance = low > 0 or high < 0
-    folder_diff = abs(folder["accuracy_diff_points"])
+    folder_diff = abs(folder.accuracy_diff_points)
     return [
-        {"name": "accuracy difference on test (points), where its 95% interval excludes 0",
-         "value": abs(test_diff), "limit": max_drop,
-         "passed": abs(test_diff) <= max_drop or not beyond_chance},
-        {"name": "accuracy difference on validation folder (points)", "value": folder_diff,
-         "limit": max_drop, "passed": folder_diff <= max_drop},
-        {"name": "top-1 agreement on validation folder", "value": folder["agreement"],
-         "limit": min_agreement, "passed": folder["agreement"] >= min_agreement},
+        Check("accuracy difference on test (points), where its 95% interval excludes 0",
+              abs(test_diff), max_drop, abs(test_diff) <= max_drop or not beyond_chance),
+        Check("accuracy difference on validation folder (points)", folder_diff, max_drop,
+              folder_diff <= max_drop),
+        Check("top-1 agreement on validation folder", folder.agreement, min_agreement,
+              folder.agreement >= min_agreement),
     ]
 
 
-def resize_study(config, split, keras_probs, rows: list[dict], model) -> list[dict]:
-    """Each checked model and a float32 reference under both resize methods (validation folder).
+def resize_study(config: ExportConfig, split, keras_probs, rows: list[VariantResult],
+                 reference: Path | None = None) -> list[dict]:
+    """Each checked model, and the float32 `reference` when given, under both resize methods
+    (validation folder).
 
     float32 through edge isolates the resize gap (no quantization); int8 vs float32 at the
     same resize isolates the quantization gap.
     """
     paths, labels, _ = parity_paths(split)
-    done = {(r["variant"], r["resize"]): r["_probs"] for r in rows}
-    models = {r["variant"]: Path(r["path"]) for r in rows}
-    with tempfile.TemporaryDirectory(prefix="pawlite-f32-") as tmp:
-        if "float32" not in models and config.tflite is None:
-            from export.converter import export_models
-
-            reference = dataclasses.replace(config, out=Path(tmp), quantization="float32",
-                                            all_variants=False)
-            models["float32 (reference)"] = export_models(reference, split, model)[0].path
-        study = []
-        for variant, path in models.items():
-            for resize in STUDY_RESIZES:
-                probs = done.get((variant, resize))
-                if probs is None:
-                    clf = open_classifier(path, resize, config.num_threads)
-                    probs, _ = edge_probabilities(clf, paths, split.class_names)
-                metrics = compare(keras_probs, probs, labels, split.class_names)
-                study.append({"variant": variant, "resize": resize,
-                              **{k: metrics[k] for k in STUDY_KEYS}})
+    done = {(row.variant, row.resize): row.probs for row in rows}
+    models = {row.variant: row.path for row in rows}
+    if reference is not None:
+        models["float32 (reference)"] = reference
+    study = []
+    for variant, path in models.items():
+        for resize in STUDY_RESIZES:
+            probs = done.get((variant, resize))
+            if probs is None:
+                clf = open_classifier(path, resize, config.num_threads)
+                probs, _ = edge_probabilities(clf, paths, split.class_names)
+            metrics = compare(keras_probs, probs, labels, split.class_names).to_json()
+            study.append({"variant": variant, "resize": resize,
+                          **{k: metrics[k] for k in STUDY_KEYS}})
     return study
+
+
+def needs_reference(config: ExportConfig) -> bool:
+    """The resize study needs a float32 model to tell resize from quantization; parity exports
+    one (to a temporary folder) unless float32 is among the checked variants."""
+    return config.resize_study and config.tflite is None and "float32" not in config.variants
 
 
 # The two resizes the study compares (report.resize_finding reads both); edge's third,
@@ -210,10 +244,14 @@ STUDY_KEYS = ("tflite_accuracy", "accuracy_diff_points", "agreement", "disagreem
               "max_prob_diff", "mean_abs_prob_diff")
 
 
-def run_parity(config: ExportConfig, split=None, model=None) -> dict:
-    """Evaluate, write parity.json and parity.md under `config.out`, return the report."""
-    from export.converter import load_keras_model, sha256_file
+def run_parity(config: ExportConfig, split=None, model=None,
+               reference: Callable[..., Path] | None = None) -> dict:
+    """Evaluate, write parity.json and parity.md under `config.out`, return the report.
 
+    `reference(split, model)` returns the path of a float32 export of `model`; it is called
+    after the checked models are evaluated, when `needs_reference(config)`. export.pipeline
+    passes it, so that parity does not depend on the converter.
+    """
     split = split or load_split(config)
     models = models_to_check(config)
     model = model or load_keras_model(config.model)
@@ -221,9 +259,12 @@ def run_parity(config: ExportConfig, split=None, model=None) -> dict:
     keras_probs = keras_probabilities(model, split)
     keras_sha256 = sha256_file(config.model)
     rows = [evaluate(config, v, p, split, keras_probs, keras_sha256) for v, p in models]
-    study = resize_study(config, split, keras_probs, rows, model) if config.resize_study else []
-    for row in rows:
-        row.pop("_probs")
+    study = []
+    if config.resize_study:
+        extra = None
+        if reference is not None and needs_reference(config):
+            extra = reference(split, model)
+        study = resize_study(config, split, keras_probs, rows, extra)
     report = build_report(config, split, keras_sha256, rows, study)
     write_report(report, config.out)
     return report

@@ -1,12 +1,14 @@
 """The parity numbers and their two files: parity.json (for machines) and parity.md (for people).
 
-`compare` turns two probability matrices into the metrics the gate checks; the Markdown is made
-from the same dict that is written to parity.json, so the two never disagree.
+`compare` turns two probability matrices into the metrics the gate checks (a `SetComparison`);
+the Markdown is made from the same dict that is written to parity.json, so the two never
+disagree.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,7 +39,48 @@ def paired_interval_points(gained: int, lost: int, n: int) -> list[float]:
     return [100 * (diff - 1.96 * spread), 100 * (diff + 1.96 * spread)]
 
 
-def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray, class_names) -> dict:
+@dataclass(frozen=True)
+class SetComparison:
+    """Keras vs TFLite on one image set: what the gate reads and parity.json records.
+
+    `changed_verdicts` counts the images only one of the two got right; the paired 95%
+    interval of the accuracy difference comes from them (see paired_interval_points).
+    """
+
+    n: int
+    keras_accuracy: float
+    tflite_accuracy: float
+    accuracy_diff_points: float
+    changed_verdicts: dict
+    accuracy_diff_95ci_points: list
+    agreement: float
+    disagreements: int
+    max_prob_diff: float
+    mean_abs_prob_diff: float
+    edge_errors: int
+    per_class: dict
+    confusion: dict
+
+    def to_json(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One gate threshold: the measured `value` against its `limit`."""
+
+    name: str
+    value: float
+    limit: float
+    passed: bool
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "value": self.value, "limit": self.limit,
+                "passed": self.passed}
+
+
+def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray,
+            class_names) -> SetComparison:
     """Metrics of (a) Keras vs (b) TFLite probabilities; NaN TFLite rows are edge errors."""
     labels = np.asarray(labels)
     ok = ~np.isnan(tflite).any(axis=1)
@@ -55,23 +98,23 @@ def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray, class_nam
             "keras_accuracy": float(np.mean(k_pred[members] == c)) if members.any() else None,
             "tflite_accuracy": float(np.mean(t_pred[members] == c)) if members.any() else None,
         }
-    return {
-        "n": int(len(labels)),
-        "keras_accuracy": k_acc,
-        "tflite_accuracy": t_acc,
-        "accuracy_diff_points": (t_acc - k_acc) * 100,
-        "changed_verdicts": {"tflite_right_keras_wrong": gained,
-                             "keras_right_tflite_wrong": lost},
-        "accuracy_diff_95ci_points": paired_interval_points(gained, lost, len(labels)),
-        "agreement": float(np.mean(k_pred == t_pred)),
-        "disagreements": int(np.sum(k_pred != t_pred)),
-        "max_prob_diff": float(diff.max()) if diff.size else 0.0,
-        "mean_abs_prob_diff": float(diff.mean()) if diff.size else 0.0,
-        "edge_errors": int((~ok).sum()),
-        "per_class": per_class,
-        "confusion": {"keras": _confusion(labels, k_pred, len(class_names)),
-                      "tflite": _confusion(labels, t_pred, len(class_names))},
-    }
+    return SetComparison(
+        n=int(len(labels)),
+        keras_accuracy=k_acc,
+        tflite_accuracy=t_acc,
+        accuracy_diff_points=(t_acc - k_acc) * 100,
+        changed_verdicts={"tflite_right_keras_wrong": gained,
+                          "keras_right_tflite_wrong": lost},
+        accuracy_diff_95ci_points=paired_interval_points(gained, lost, len(labels)),
+        agreement=float(np.mean(k_pred == t_pred)),
+        disagreements=int(np.sum(k_pred != t_pred)),
+        max_prob_diff=float(diff.max()) if diff.size else 0.0,
+        mean_abs_prob_diff=float(diff.mean()) if diff.size else 0.0,
+        edge_errors=int((~ok).sum()),
+        per_class=per_class,
+        confusion={"keras": _confusion(labels, k_pred, len(class_names)),
+                   "tflite": _confusion(labels, t_pred, len(class_names))},
+    )
 
 
 def resize_finding(study: list[dict], recorded: list[str]) -> str:
@@ -109,7 +152,8 @@ def resize_finding(study: list[dict], recorded: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-def build_report(config, split, keras_sha256: str, rows: list[dict], study: list[dict]) -> dict:
+def build_report(config, split, keras_sha256: str, rows: list, study: list[dict]) -> dict:
+    """parity.json's document; `rows` are export.parity.VariantResult, one per checked model."""
     return {
         "format": FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -121,10 +165,10 @@ def build_report(config, split, keras_sha256: str, rows: list[dict], study: list
         "split_seed": split.seed,
         "thresholds": {"max_accuracy_drop_points": config.max_accuracy_drop,
                        "min_agreement": config.min_agreement},
-        "variants": rows,
+        "variants": [row.to_json() for row in rows],
         "resize_study": {"set": "validation_folder", "rows": study,
-                         "finding": resize_finding(study, [r["resize"] for r in rows])},
-        "passed": all(r["passed"] for r in rows),
+                         "finding": resize_finding(study, [row.resize for row in rows])},
+        "passed": all(row.passed for row in rows),
     }
 
 
@@ -220,6 +264,26 @@ def to_markdown(report: dict) -> str:
     for row in report["variants"]:
         lines += _details(row, report["class_names"])
     return "\n".join(lines)
+
+
+def console_lines(report: dict) -> list[str]:
+    """One line per checked model, for the terminal: the numbers the gate looked at."""
+    lines = []
+    for row in report["variants"]:
+        failed = [c["name"] for c in row["checks"] if not c["passed"]]
+        status = "passed" if not failed else "FAILED: " + "; ".join(failed)
+        t, v = row["sets"]["test"], row["sets"]["validation_folder"]
+        lo, hi = t["accuracy_diff_95ci_points"]
+        lines.append(
+            f"{row['variant']}: test {t['tflite_accuracy']:.2%} vs Keras {t['keras_accuracy']:.2%}"
+            f" ({t['accuracy_diff_points']:+.2f} points, 95% interval {lo:+.2f} to {hi:+.2f};"
+            f" {t['changed_verdicts']['keras_right_tflite_wrong']} lost, "
+            f"{t['changed_verdicts']['tflite_right_keras_wrong']} gained), agreement "
+            f"{v['agreement']:.2%} on "
+            f"{v['n']} images, {row['size_bytes'] / 1e6:.2f} MB, {row['latency_ms']:.1f} ms: "
+            f"{status}"
+        )
+    return lines
 
 
 def write_report(report: dict, out: Path) -> tuple[Path, Path]:

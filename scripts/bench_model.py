@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     keras_path = args.out / "standin_model4.keras"
     tflite_path = args.out / "standin_int8.tflite"
     build_keras(args.weights, args.size).save(keras_path)
-    from export.converter import load_keras_model
+    from export.loaders import load_keras_model
 
     # Converting the reloaded model, as export does, also proves the .keras file loads.
     model = load_keras_model(keras_path)

@@ -19,7 +19,7 @@ def stack(tmp_path_factory):
     import keras
     from keras import layers
 
-    from export.converter import load_keras_model
+    from export.loaders import load_keras_model
 
     keras.utils.set_random_seed(3)
     bias = {"bias_initializer": "random_normal"}  # like folded BatchNorms; zero biases get shared

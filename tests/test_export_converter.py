@@ -107,7 +107,8 @@ def test_int8_is_integer_inside_with_uint8_raw_pixel_input(tiny):
 
 
 def test_input_scale_check_refuses_calibration_that_misses_0_or_255(tiny):
-    from export.converter import check_raw_pixel_input, convert, load_keras_model
+    from export.converter import check_raw_pixel_input, convert
+    from export.loaders import load_keras_model
 
     model = load_keras_model(tiny.model)
     narrow = np.random.default_rng(0).integers(20, 200, (4, *IMAGE_SIZE, 3)).astype(np.uint8)

@@ -26,7 +26,7 @@ def exported(tmp_path_factory):
 
 def test_edge_reads_class_names_and_input_spec_back(exported):
     from edge.modelinfo import read_labels, read_model_info
-    from export.converter import sha256_file
+    from export.loaders import sha256_file
     from train.split import Split
 
     config, path = exported

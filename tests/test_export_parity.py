@@ -27,7 +27,8 @@ def _args(config, *extra: str) -> list[str]:
 
 def _swapped_labels_model(config, path):
     """The float32 model with its class names listed in the wrong order."""
-    from export.converter import convert, load_keras_model
+    from export.converter import convert
+    from export.loaders import load_keras_model
 
     bare = convert(load_keras_model(config.model), "float32", IMAGE_SIZE)
     names = ["dogs", "cats"]
@@ -92,7 +93,7 @@ def test_compare_counts_accuracy_agreement_and_edge_errors():
     keras = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
     tflite = np.array([[0.8, 0.2], [0.6, 0.4], [np.nan, np.nan], [0.3, 0.7]])
     labels = np.array([0, 1, 0, 0])
-    m = compare(keras, tflite, labels, ("cats", "dogs"))
+    m = compare(keras, tflite, labels, ("cats", "dogs")).to_json()
     assert (m["keras_accuracy"], m["tflite_accuracy"]) == (0.75, 0.25)
     assert m["accuracy_diff_points"] == pytest.approx(-50.0)
     assert (m["agreement"], m["disagreements"], m["edge_errors"]) == (0.5, 2, 1)
@@ -139,16 +140,19 @@ def test_help_lists_the_parity_command_and_the_variants():
 
 
 def _sets(test_diff, test_interval, folder_diff, agreement=0.99):
-    return {"test": {"accuracy_diff_points": test_diff,
-                     "accuracy_diff_95ci_points": list(test_interval)},
-            "validation_folder": {"accuracy_diff_points": folder_diff, "agreement": agreement}}
+    from types import SimpleNamespace
+
+    return {"test": SimpleNamespace(accuracy_diff_points=test_diff,
+                                    accuracy_diff_95ci_points=list(test_interval)),
+            "validation_folder": SimpleNamespace(accuracy_diff_points=folder_diff,
+                                                 agreement=agreement)}
 
 
 def test_gate_forgives_test_flips_within_chance_but_not_real_losses():
     from export.parity import gate_checks
 
     def passed(sets):
-        return [c["passed"] for c in gate_checks(sets, 1.0, 0.98)]
+        return [c.passed for c in gate_checks(sets, 1.0, 0.98)]
 
     # 2 of 192 test images lost, 0 gained: -1.04 points, interval -2.48..+0.39 (chance).
     assert passed(_sets(-1.04, (-2.48, 0.39), -0.3)) == [True, True, True]
