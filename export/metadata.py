@@ -260,7 +260,8 @@ def _tensor(t: _Reader) -> dict:
 
 
 def read_model_metadata(model: bytes) -> dict:
-    """Parse a .tflite file's TFLITE_METADATA back into a dict (tests and the export check)."""
+    """Parse a .tflite file's TFLITE_METADATA back into a dict, TensorFlow-free: how the tests
+    check what `populate` wrote (the export path itself never reads it back)."""
     root = _root(model, MODEL_IDENTIFIER, "The model")
     buffers = root.tables(4)
     entries = {m.string(0): m.scalar(1, N.Uint32Flags) for m in root.tables(6)}

@@ -1,5 +1,7 @@
 """edge.Classifier on tiny TFLite models the tests build (float32 and uint8-quantized)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -112,13 +114,17 @@ def test_a_bare_float_model_names_both_missing_pieces_at_once():
     assert clf.spec.input.normalization_source == "--mean/--std options"
 
 
-def test_result_to_dict_round_trip_fields(tmp_path):
+def test_result_to_dict_survives_a_json_round_trip(tmp_path):
     path = save(solid((250, 0, 0)), tmp_path / "r.jpg")
     (result,) = Classifier(build_model("float32", 16)).classify_paths([path])
     row = result.to_dict()
     assert set(row) == {"path", "label", "confidence", "top_class", "top_k", "probabilities",
                         "error_kind", "error_message"}
     assert row["label"] == "cats" and len(row["probabilities"]) == 2
+    again = json.loads(json.dumps(row))
+    assert again == row
+    assert again["confidence"] == result.confidence
+    assert again["probabilities"] == list(result.probabilities)
 
 
 def test_fixed_batch_models_are_chunked_and_padded():

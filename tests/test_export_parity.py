@@ -60,8 +60,8 @@ def test_export_then_parity_passes_and_writes_both_reports(tiny):
 
 def test_parity_fails_on_a_model_with_swapped_labels(tiny, tmp_path):
     broken = _swapped_labels_model(tiny, tmp_path / "broken.tflite")
-    args = ["parity", "--tflite", str(broken), "--no-resize-study",
-            *_args(tiny)[:-2], "--out", str(tmp_path)]
+    args = ["parity", "--tflite", str(broken), "--no-resize-study", "--model", str(tiny.model),
+            "--split", str(tiny.split), "--out", str(tmp_path), "--latency-runs", "2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == GATE_FAILED, result.output
     assert ("FAILED: accuracy difference on test (points), where its 95% interval excludes 0; "
@@ -82,11 +82,20 @@ def test_parity_before_export_is_a_user_error(tiny, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_missing_keras_model_is_a_user_error(tmp_path):
+def test_missing_keras_model_is_a_user_error(tiny, tmp_path):
     result = CliRunner().invoke(app, ["--model", str(tmp_path / "none.keras"),
-                                      "--split", str(tmp_path / "split.json")])
+                                      "--split", str(tiny.split), "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "split.json not found" in result.output or "none.keras not found" in result.output
+    assert "none.keras not found. Train it first" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_split_is_a_user_error(tiny, tmp_path):
+    result = CliRunner().invoke(app, ["--model", str(tiny.model),
+                                      "--split", str(tmp_path / "split.json"),
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "split.json not found" in result.output and "Traceback" not in result.output
 
 
 def test_compare_counts_accuracy_agreement_and_edge_errors():

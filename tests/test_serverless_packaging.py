@@ -60,3 +60,12 @@ def test_handler_import_needs_neither_tensorflow_nor_boto3():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                cwd=ROOT)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_every_package_and_the_bundled_model_are_in_the_build():
+    tomllib = pytest.importorskip("tomllib")
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for top in ("train", "export", "edge") for p in (ROOT / top).rglob("__init__.py")}
+    assert found | {"edge.models"} == set(setuptools["packages"])
+    assert "*.tflite" in setuptools["package-data"]["edge.models"]
