@@ -16,6 +16,7 @@ QUANTIZATION ?= int8
 PYTEST_ARGS ?=
 LAMBDA_OUT ?= build/lambda
 MEDIAPIPE_VENV ?= .venv-mediapipe
+BASE_VENV ?= .venv-base
 BENCH_ARGS ?=
 
 export PAWLITE_DATA_URL := $(DATA_URL)
@@ -24,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: bench pi-check install train export parity bundle test test-all lint clean help lambda lambda-check
+.PHONY: bench pi-check install train export parity bundle test test-all test-base lint clean help lambda lambda-check
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
@@ -34,6 +35,7 @@ help:
 	@echo "make bundle    copy the exported int8 model into edge/models/ (the bundled default)"
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
+	@echo "make test-base edge's tests in $(BASE_VENV), the base install a device has (no TensorFlow)"
 	@echo "make lint      ruff"
 	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe (docs/bench.md)"
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
@@ -72,6 +74,18 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# What a device installs (`pip install .`, no extras: no TensorFlow, no boto3) plus pytest:
+# edge's tests pass there, and the few that need TensorFlow or boto3 skip and say so.
+BASE_STAMP := $(BASE_VENV)/.stamp-install
+$(BASE_STAMP): pyproject.toml
+	@test -x $(BASE_VENV)/bin/python || $(PYTHON) -m venv $(BASE_VENV)
+	$(BASE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BASE_VENV)/bin/python -m pip install --quiet . pytest
+	@touch $@
+
+test-base: $(BASE_STAMP)
+	$(BASE_VENV)/bin/python -m pytest -q tests/test_edge_*.py tests/test_serverless*.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check train export edge tests scripts

@@ -83,3 +83,39 @@ def base_weights_path() -> str:
     if weights is None:
         pytest.skip("MobileNetV2 weights not available; set BASE_WEIGHTS=/path/to/weights.h5")
     return weights
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A local S3-compatible server (moto_server) for the serverless tests."""
+    from tests import s3server
+
+    if s3server.moto_command() is None:
+        pytest.skip("moto_server not installed: pip install 'moto[server]'")
+    server = s3server.MotoServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(server, monkeypatch):
+    """A boto3 client on a clean bucket, and the handler configured for it with the tiny model."""
+    boto3 = pytest.importorskip("boto3")
+    from edge import serverless
+    from tests.edge_helpers import build_model
+    from tests.serverless_helpers import BUCKET
+
+    server.reset()
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("MODEL_PATH", str(build_model("int8", 16)))
+    for name in ("OUTPUT_PREFIX", "OUTPUT_BUCKET", "MAX_OBJECT_BYTES", "BATCH_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SAFETY_MARGIN_MS", "1000")
+    serverless.reset()
+    client = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    serverless.reset()

@@ -1,8 +1,9 @@
 """Shared helpers for the edge tests: tiny TFLite classifiers and generated images.
 
-The models are built once per test process (cached in a temp folder) with TensorFlow, which
-tests may import; edge itself never does. The model's "colour rule" is easy to check: class 0
-("cats") wins for red-dominant images, class 1 ("dogs") for blue-dominant ones.
+The models are committed fixtures (tests/fixtures/models/, made by tests/fixtures/make_models.py
+with TensorFlow), copied to a temp folder once per test process, so edge's tests run on a
+TensorFlow-free install. The model's "colour rule" is easy to check: class 0 ("cats") wins for
+red-dominant images, class 1 ("dogs") for blue-dominant ones.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ import io
 import json
 import shutil
 import tempfile
-import warnings
 import zipfile
 from pathlib import Path
 
-import numpy as np
-import pytest
 from PIL import Image
 
 CLASS_NAMES = ("cats", "dogs")
@@ -58,38 +56,24 @@ def metadata(size: int, dtype: str = "uint8", output: str = "probabilities") -> 
     }
 
 
+MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
+
+
 @functools.cache
 def build_model(kind: str = "int8", size: int = 16, output: str = "probabilities",
                 with_metadata: bool = True) -> Path:
-    """A tiny colour classifier as .tflite: kind "float32" or "int8" (uint8 in, uint8 out)."""
-    tf = pytest.importorskip("tensorflow")
-    keras = tf.keras
-    inputs = keras.Input((size, size, 3), dtype="float32")
-    x = keras.layers.Rescaling(1 / 255.0)(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    dense = keras.layers.Dense(2, activation="softmax" if output == "probabilities" else None)
-    outputs = dense(x)
-    model = keras.Model(inputs, outputs)
-    dense.set_weights([np.array([[8.0, -8.0], [0.0, 0.0], [-8.0, 8.0]], np.float32),
-                       np.zeros(2, np.float32)])
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if kind == "int8":
-        rng = np.random.default_rng(0)
+    """A tiny colour classifier as .tflite: kind "float32" or "int8" (uint8 in, uint8 out).
 
-        def representative():
-            for _ in range(32):
-                color = rng.uniform(0, 255, (1, 1, 1, 3))
-                yield [np.broadcast_to(color, (1, size, size, 3)).astype(np.float32)]
-
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.uint8
-        converter.inference_output_type = tf.uint8
+    A copy of a committed fixture (tests/fixtures/make_models.py makes them), so no test of
+    edge needs TensorFlow; with pawlite.json and labels.txt appended unless `with_metadata`
+    is False (a foreign model's layout).
+    """
+    fixture = MODELS / f"{kind}-{size}-{output}.tflite"
+    if not fixture.is_file():
+        raise FileNotFoundError(f"{fixture} is not committed: add the variant to "
+                                "tests/fixtures/make_models.py and run it.")
     path = _cache_dir() / f"{kind}-{size}-{output}-{with_metadata}.tflite"
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
-        path.write_bytes(converter.convert())
+    shutil.copyfile(fixture, path)
     if with_metadata:
         append_metadata(path, metadata(size, "uint8" if kind == "int8" else "float32", output))
     return path

@@ -22,7 +22,7 @@ from edge.decode import to_rgb
 from edge.errors import ModelLoadError
 from tests import foreign_models as fm
 from tests.conftest import SHARED
-from tests.test_export_mediapipe import mediapipe_python
+from tests.mediapipe_helpers import mediapipe_python
 
 FOREIGN = SHARED / "foreign"
 MODELS = sorted((FOREIGN / "models").glob("*.tflite"))

@@ -10,37 +10,7 @@ import pytest
 
 from export.config import QUANTIZATIONS, ExportConfig
 from export.errors import ExportError
-from tests.imagegen import make_dataset
-
-IMAGE_SIZE = (32, 32)
-
-
-def make_tiny_artifacts(root: Path, image_size=IMAGE_SIZE) -> ExportConfig:
-    """A generated dataset, its split.json (4 test images) and a tiny Keras model under root.
-
-    The model has model4's shape in miniature: augmentation and MobileNetV2's rescaling inside,
-    raw 0..255 float input, logits out.
-    """
-    import keras
-
-    from train.scan import scan_dataset
-    from train.split import make_split
-
-    data, out = root / "data", root / "artifacts"
-    make_dataset(data, n_train=4, n_val=10)
-    split = make_split(scan_dataset(data), seed=0, batch_size=2, image_size=image_size)
-    split.save(out / "split.json")
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((*image_size, 3))
-    x = keras.layers.RandomFlip(seed=1)(inputs)
-    x = keras.layers.RandomRotation(0.2, seed=2)(x)
-    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0)(x)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    model = keras.Model(inputs, keras.layers.Dense(2)(x))
-    model.save(out / "model4.keras")
-    return ExportConfig(model=out / "model4.keras", split=out / "split.json", out=out,
-                        representative_count=8, latency_runs=2)
+from tests.export_helpers import IMAGE_SIZE, make_tiny_artifacts
 
 
 @pytest.fixture(scope="module")
@@ -133,13 +103,3 @@ def test_model_and_split_image_sizes_must_match(tiny, tmp_path):
     with pytest.raises(ExportError, match="export the model trained on this split"):
         export_models(dataclasses.replace(tiny, model=other.model, out=tmp_path / "x"))
 
-
-def test_config_rejects_unknown_quantization_and_resize():
-    with pytest.raises(ExportError, match="int8, float16, dynamic, float32"):
-        ExportConfig(quantization="int4")
-    with pytest.raises(ExportError, match="tf-bilinear"):
-        ExportConfig(resize="nearest")
-    with pytest.raises(ExportError, match="0 turns it off"):
-        ExportConfig(bias_correction_images=-1)
-    assert ExportConfig(all_variants=True).variants == QUANTIZATIONS
-    assert ExportConfig().tflite_path("int8") == Path("artifacts/model4_int8.tflite")

@@ -9,16 +9,14 @@ PAWLITE_MEDIAPIPE_PYTHON (e.g. a throwaway venv: `python3 -m venv /tmp/mpvenv &&
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from tests.test_export_converter import IMAGE_SIZE, make_tiny_artifacts
+from tests.export_helpers import IMAGE_SIZE, make_tiny_artifacts
+from tests.mediapipe_helpers import mediapipe_python
 
 CLASSIFY = """
 import json, sys
@@ -34,13 +32,6 @@ with vision.ImageClassifier.create_from_options(options) as classifier:
     categories = classifier.classify(image).classifications[0].categories
 print(json.dumps({c.category_name: c.score for c in categories}))
 """
-
-
-def mediapipe_python() -> str | None:
-    if importlib.util.find_spec("mediapipe") is not None:
-        return sys.executable
-    candidate = os.environ.get("PAWLITE_MEDIAPIPE_PYTHON")
-    return candidate if candidate and os.path.isfile(candidate) else None
 
 
 def test_mediapipe_image_classifier_reports_the_class_names(tmp_path):

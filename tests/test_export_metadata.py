@@ -12,7 +12,7 @@ import pytest
 
 from export import metadata as md
 from export.errors import ExportError
-from tests.test_export_converter import make_tiny_artifacts
+from tests.export_helpers import make_tiny_artifacts
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from export import metadata as md
 from export.cli import GATE_FAILED, app
-from export.report import compare, paired_interval_points, resize_finding
-from tests.test_export_converter import IMAGE_SIZE, make_tiny_artifacts
+from tests.export_helpers import IMAGE_SIZE, make_tiny_artifacts
 
 
 @pytest.fixture(scope="module")
@@ -96,45 +94,6 @@ def test_missing_split_is_a_user_error(tiny, tmp_path):
                                       "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "split.json not found" in result.output and "Traceback" not in result.output
-
-
-def test_compare_counts_accuracy_agreement_and_edge_errors():
-    keras = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
-    tflite = np.array([[0.8, 0.2], [0.6, 0.4], [np.nan, np.nan], [0.3, 0.7]])
-    labels = np.array([0, 1, 0, 0])
-    m = compare(keras, tflite, labels, ("cats", "dogs")).to_json()
-    assert (m["keras_accuracy"], m["tflite_accuracy"]) == (0.75, 0.25)
-    assert m["accuracy_diff_points"] == pytest.approx(-50.0)
-    assert (m["agreement"], m["disagreements"], m["edge_errors"]) == (0.5, 2, 1)
-    assert m["max_prob_diff"] == pytest.approx(0.4)
-    assert m["confusion"]["keras"] == [[2, 1], [0, 1]]
-    assert m["confusion"]["tflite"] == [[1, 1], [1, 0]]
-    assert m["per_class"]["cats"] == {"n": 3, "keras_accuracy": 2 / 3, "tflite_accuracy": 1 / 3}
-    assert m["changed_verdicts"] == {"tflite_right_keras_wrong": 0, "keras_right_tflite_wrong": 2}
-
-
-def test_paired_interval_shows_how_coarse_a_small_test_split_is():
-    # 4 images lost on 192: -2.08 points, yet the interval reaches -0.06.
-    lo, hi = paired_interval_points(gained=0, lost=4, n=192)
-    assert (lo, hi) == (pytest.approx(-4.10, abs=0.01), pytest.approx(-0.06, abs=0.01))
-    lo, hi = paired_interval_points(gained=2, lost=2, n=192)
-    assert (lo, hi) == (pytest.approx(-2.04, abs=0.01), pytest.approx(2.04, abs=0.01))
-    assert paired_interval_points(0, 0, 1000) == [0.0, 0.0]
-
-
-def test_resize_finding_separates_resize_from_quantization():
-    def row(variant, resize, disagreements):
-        return {"variant": variant, "resize": resize, "disagreements": disagreements,
-                "agreement": 1 - disagreements / 1000, "mean_abs_prob_diff": disagreements / 1e4}
-
-    study = [row("int8", "tf-bilinear", 9), row("int8", "pillow-bilinear", 15),
-             row("float32 (reference)", "tf-bilinear", 1),
-             row("float32 (reference)", "pillow-bilinear", 6)]
-    text = resize_finding(study, ["tf-bilinear"])
-    assert "1 top-1 disagreements with Keras using tf-bilinear" in text
-    assert "6 using pillow-bilinear" in text
-    assert "(+8 vs float32 at the same resize: the quantization gap)" in text
-    assert "Closest resize for int8: tf-bilinear" in text
 
 
 def test_help_lists_the_parity_command_and_the_variants():

@@ -5,107 +5,27 @@ The tiny colour model from edge_helpers says "cats" for red images and "dogs" fo
 
 from __future__ import annotations
 
-import copy
-import io
 import json
-from pathlib import Path
 
 import pytest
 
 from edge import serverless
-from tests import s3server
-from tests.edge_helpers import build_model, solid
+from tests.serverless_helpers import (
+    BLUE,
+    BUCKET,
+    FIXTURES,
+    OUT,
+    RED,
+    FakeContext,
+    image_bytes,
+    keys,
+    result,
+    s3_event,
+    sqs_event,
+    upload,
+)
 
 boto3 = pytest.importorskip("boto3")
-
-FIXTURES = Path(__file__).parent / "fixtures"
-BUCKET = "pawlite-test"
-OUT = "pawlite-results/"
-
-
-class FakeContext:
-    """Plenty of time for the first `calls` budget checks, then almost none."""
-
-    def __init__(self, calls: int) -> None:
-        self.calls = calls
-
-    def get_remaining_time_in_millis(self) -> int:
-        self.calls -= 1
-        return 600_000 if self.calls >= 0 else 100
-
-
-@pytest.fixture(scope="module")
-def server():
-    if s3server.moto_command() is None:
-        pytest.skip("moto_server not installed: pip install 'moto[server]'")
-    server = s3server.MotoServer.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def s3(server, monkeypatch):
-    server.reset()
-    for name, value in server.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    monkeypatch.setenv("MODEL_PATH", str(build_model("int8", 16)))
-    for name in ("OUTPUT_PREFIX", "OUTPUT_BUCKET", "MAX_OBJECT_BYTES", "BATCH_SIZE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SAFETY_MARGIN_MS", "1000")
-    serverless.reset()
-    client = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=BUCKET)
-    yield client
-    serverless.reset()
-
-
-def image_bytes(colour, fmt="JPEG", size=(40, 30)) -> bytes:
-    buffer = io.BytesIO()
-    solid(colour, size).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-RED, BLUE = image_bytes((250, 10, 10)), image_bytes((10, 10, 250), "PNG")
-
-
-def upload(s3, key: str, data: bytes) -> dict:
-    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-    head = s3.head_object(Bucket=BUCKET, Key=key)
-    return {"key": key, "eTag": head["ETag"].strip('"'), "size": head["ContentLength"]}
-
-
-def s3_event(objects: list[dict]) -> dict:
-    """The documented notification fixture, one record per object, keys URL-encoded as S3 does."""
-    from urllib.parse import quote_plus
-
-    event = json.loads((FIXTURES / "s3_object_created.json").read_text())
-    template = event["Records"][0]
-    event["Records"] = []
-    for obj in objects:
-        record = copy.deepcopy(template)
-        record["s3"]["object"] = {**obj, "key": quote_plus(obj["key"], safe="/")}
-        if obj.get("size") is None:
-            record["s3"]["object"].pop("size")
-        event["Records"].append(record)
-    return event
-
-
-def sqs_event(bodies: dict[str, str]) -> dict:
-    event = json.loads((FIXTURES / "sqs_s3_messages.json").read_text())
-    template = event["Records"][0]
-    event["Records"] = [dict(template, messageId=mid, body=body) for mid, body in bodies.items()]
-    return event
-
-
-def result(s3, key: str) -> dict:
-    return json.loads(s3.get_object(Bucket=BUCKET, Key=OUT + key + ".json")["Body"].read())
-
-
-def keys(s3, prefix="") -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-    return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
 def test_s3_notification_writes_one_result_per_image(s3):
