@@ -100,7 +100,7 @@ bench: $(STAMP)
 	@test -x $(MEDIAPIPE_VENV)/bin/python || { $(PYTHON) -m venv $(MEDIAPIPE_VENV) && \
 		$(MEDIAPIPE_VENV)/bin/pip install --quiet mediapipe; } || \
 		echo "mediapipe is not installable here: row (d) will say 'not installed'"
-	PAWLITE_MEDIAPIPE_PYTHON=$(MEDIAPIPE_VENV)/bin/python $(PY) scripts/bench.py --out '$(ARTIFACTS)/bench' $(BENCH_ARGS)
+	PAWLITE_MEDIAPIPE_PYTHON=$(MEDIAPIPE_VENV)/bin/python $(PY) -m scripts.bench --out '$(ARTIFACTS)/bench' $(BENCH_ARGS)
 
 pi-check: $(STAMP)
 	PYTHON=$(PY) scripts/pi_check.sh $(if $(PI_MODEL),--model '$(PI_MODEL)') \

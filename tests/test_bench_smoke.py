@@ -1,4 +1,4 @@
-"""`scripts/bench.py --quick` runs end to end on generated images and a tiny model.
+"""`python -m scripts.bench --quick` runs end to end on generated images and a tiny model.
 
 No timing is asserted (performance claims come from `make bench` itself): only that every
 contender gets a row in the table on both image sets, with numbers where it could run.
@@ -36,7 +36,7 @@ def tiny_keras(path: Path, size: int) -> Path:
 def test_quick_bench_prints_every_row(tmp_path):
     data = make_dataset(tmp_path / "data", n_train=1, n_val=4)
     out = tmp_path / "out"
-    argv = [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick",
+    argv = [sys.executable, "-m", "scripts.bench", "--quick",
             "--data-dir", str(data), "--model", str(build_model("int8", size=16)),
             "--keras-model", str(tiny_keras(tmp_path / "tiny.keras", 16)),
             "--count", "6", "--large-count", "3", "--large-size", "320x240", "--out", str(out)]
@@ -57,3 +57,13 @@ def test_quick_bench_prints_every_row(tmp_path):
             assert mediapipe["note"].startswith("not installed")
         else:
             assert mediapipe["rate"] > 0, mediapipe["note"]
+
+
+def test_the_workers_module_starts_on_the_standard_library_alone():
+    """The MediaPipe contender runs workers.py by path under another venv's python: without
+    site-packages (-S) and without the checkout on sys.path (-I) it must still start."""
+    done = subprocess.run([sys.executable, "-I", "-S", str(ROOT / "scripts" / "bench" /
+                                                         "workers.py")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("usage: workers.py {keras|naive|mediapipe} MODEL FOLDER")

@@ -1,6 +1,6 @@
 """The contenders `make bench` compares with edge-classify, one per process.
 
-    python scripts/bench_workers.py keras|naive|mediapipe MODEL FOLDER
+    python scripts/bench/workers.py keras|naive|mediapipe MODEL FOLDER
 
 Each prints `first <unix time> <count>` when its first results exist and `end <unix time> <count>`
 after the last, so the parent can time them from its own process start. Only the standard
@@ -96,7 +96,7 @@ CONTENDERS = {"keras": keras_predict, "naive": naive_loop, "mediapipe": mediapip
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or argv[0] not in CONTENDERS:
-        sys.stderr.write(f"usage: bench_workers.py {{{'|'.join(CONTENDERS)}}} MODEL FOLDER\n")
+        sys.stderr.write(f"usage: workers.py {{{'|'.join(CONTENDERS)}}} MODEL FOLDER\n")
         return 2
     name, model, folder = argv
     return CONTENDERS[name](model, folder)

@@ -8,7 +8,7 @@ the benchmark runs the same kind of file the export stage ships. The head is see
 trained: only speed is measured.
 
 Run as a script (it imports TensorFlow, which the benchmark's parent process never does):
-    python scripts/bench_model.py --weights W.h5 --calibration DIR --out DIR [--size 160]
+    python -m scripts.bench.model --weights W.h5 --calibration DIR --out DIR [--size 160]
 """
 
 from __future__ import annotations

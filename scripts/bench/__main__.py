@@ -7,10 +7,10 @@ ratios are comparable even on a noisy machine. Per contender and image set it re
 - wall: spawn to exit, what a user waits in total;
 - peak RSS of that process alone (os.wait4's rusage).
 edge-classify is timed from the outside (each CSV row is flushed as it is produced); the
-others print time stamps (scripts/bench_workers.py). The parent never imports TensorFlow.
+others print time stamps (scripts/bench/workers.py). The parent never imports TensorFlow.
 
-    python scripts/bench.py [--quick] [--data-dir DIR] [--model M.tflite] [--keras-model M.keras]
-                            [--baseline GIT-REF]
+    python -m scripts.bench [--quick] [--data-dir DIR] [--model M.tflite] [--keras-model M.keras]
+                              [--baseline GIT-REF]
 
 `--baseline REF` adds a row "a0 edge-classify @REF": the same command from a git worktree of
 REF (same venv and runtime), so a change to edge is measured against the code before it.
@@ -27,11 +27,11 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench_data import dataset_root, image_files, large_photos, subset, warm_cache
-from bench_report import Measurement, render, targets
-from bench_spawn import spawn
+from .data import dataset_root, image_files, large_photos, subset, warm_cache
+from .report import Measurement, render, targets
+from .spawn import spawn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BUNDLED = ROOT / "edge" / "models" / "cats_vs_dogs_int8.tflite"
 DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered.zip"
@@ -76,7 +76,8 @@ def _env_path(name: str) -> Path | None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="100 validation images and 20 large ones: a smoke test")
     parser.add_argument("--data-dir", type=Path,
@@ -125,9 +126,10 @@ def models(config: BenchConfig) -> tuple[Path, Path]:
         if not (standin / "standin_int8.tflite").is_file():
             root = dataset_root(config.data_dir, config.data_zip, config.out / "data")
             print(f"building stand-in models into {standin} (once)", file=sys.stderr)
-            subprocess.run([sys.executable, str(HERE / "bench_model.py"), "--weights",
+            subprocess.run([sys.executable, "-m", "scripts.bench.model", "--weights",
                             str(config.weights), "--calibration", str(root / "train"),
-                            "--out", str(standin)], check=True, stdout=subprocess.DEVNULL)
+                            "--out", str(standin)], check=True, stdout=subprocess.DEVNULL,
+                           cwd=ROOT)
         tflite = tflite or standin / "standin_int8.tflite"
         keras_model = keras_model or standin / "standin_model4.keras"
     return tflite, keras_model
@@ -150,7 +152,7 @@ def contenders(tflite: Path, keras_model: Path, mp_python: str | None,
                baseline: tuple[str, Path] | None = None) -> dict:
     """name -> (argv builder for a folder, or None when not runnable; times from stdout rows)."""
     edge = shutil.which("edge-classify", path=str(Path(sys.executable).parent)) or "edge-classify"
-    workers = str(HERE / "bench_workers.py")
+    workers = str(HERE / "workers.py")
     rows = {}
     if baseline is not None:
         ref, tree = baseline

@@ -1,6 +1,6 @@
 """Run one contender process and measure it: output times, first result, peak RSS.
 
-Kept apart from bench.py so the measuring code is small enough to check by reading.
+Kept apart from __main__ so the measuring code is small enough to check by reading.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import threading
 import time
 from pathlib import Path
 
-from bench_report import Measurement
+from .report import Measurement
 
 
 def spawn(argv: list[str], images: int, edge_rows: bool, log: Path) -> Measurement:
     """Run one contender; time its output lines as they arrive.
 
     `edge_rows`: each stdout line after the CSV header is one result (edge-classify);
-    otherwise the process prints `first T K` and `end T N` (scripts/bench_workers.py).
+    otherwise the process prints `first T K` and `end T N` (scripts/bench/workers.py).
     Exit status 1 is accepted (edge-classify's "some files failed") if every image has a row.
     """
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
