@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
 from edge import classifier as classifier_module
-from edge.cli import app
+from tests.cli_helpers import ROOT, csv_rows, invoke, spawn, wait_for, write_images
 from tests.edge_helpers import build_model, hostile_folder, save, solid
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -28,50 +23,38 @@ def model():
     return build_model("int8", 16)
 
 
-def _invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
-
-def _csv_rows(text):
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def _images(folder, n=4):
-    for i in range(n):
-        color = (240, 10, 10) if i % 2 == 0 else (10, 10, 240)
-        save(solid(color), folder / f"img {i:02d}.jpg")
-    return folder
 
 
 def test_all_good_exits_0_with_csv_when_piped(tmp_path, model):
-    result = _invoke(_images(tmp_path / "in"), "--model", model, "--top-k", "2")
+    result = invoke(write_images(tmp_path / "in"), "--model", model, "--top-k", "2")
     assert result.exit_code == 0, result.output
-    rows = _csv_rows(result.stdout)
+    rows = csv_rows(result.stdout)
     assert [r["label"] for r in rows] == ["cats", "dogs", "cats", "dogs"]
     assert rows[0]["top_k"].startswith("cats:") and ";dogs:" in rows[0]["top_k"]
     assert "classified 4 images" in result.stderr and "cats 2, dogs 2" in result.stderr
 
 
 def test_no_recursive_and_explicit_files(tmp_path, model):
-    folder = _images(tmp_path / "in", 2)
-    _images(folder / "sub", 2)
-    result = _invoke(folder, "--model", model, "--no-recursive", "-q")
-    assert [Path(r["path"]).name for r in _csv_rows(result.stdout)] == ["img 00.jpg", "img 01.jpg"]
-    result = _invoke(folder / "sub" / "img 01.jpg", folder / "img 00.jpg", "--model", model, "-q")
-    assert [r["label"] for r in _csv_rows(result.stdout)] == ["dogs", "cats"]
+    folder = write_images(tmp_path / "in", 2)
+    write_images(folder / "sub", 2)
+    result = invoke(folder, "--model", model, "--no-recursive", "-q")
+    assert [Path(r["path"]).name for r in csv_rows(result.stdout)] == ["img 00.jpg", "img 01.jpg"]
+    result = invoke(folder / "sub" / "img 01.jpg", folder / "img 00.jpg", "--model", model, "-q")
+    assert [r["label"] for r in csv_rows(result.stdout)] == ["dogs", "cats"]
     assert result.stderr == ""
 
 
 def test_file_names_that_are_not_utf8_survive_output_and_resume(tmp_path, model):
-    folder = _images(tmp_path / "in", 1)
+    folder = write_images(tmp_path / "in", 1)
     odd = os.fsencode(folder) + b"/odd \xff name.jpg"
     with open(odd, "wb") as f:
         solid((10, 10, 240)).save(f, "JPEG")
     out = tmp_path / "out.csv"
-    assert _invoke(folder, "--model", model, "-o", out, "-q").exit_code == 0
-    again = _invoke(folder, "--model", model, "-o", out, "--resume")
+    assert invoke(folder, "--model", model, "-o", out, "-q").exit_code == 0
+    again = invoke(folder, "--model", model, "-o", out, "--resume")
     assert again.exit_code == 0 and "2 files were already done" in again.stderr
-    rows = _csv_rows(out.read_text(encoding="utf-8", errors="surrogateescape"))
+    rows = csv_rows(out.read_text(encoding="utf-8", errors="surrogateescape"))
     assert sorted(os.fsencode(r["path"]) for r in rows) == sorted(
         [os.fsencode(folder / "img 00.jpg"), odd])
 
@@ -79,7 +62,7 @@ def test_file_names_that_are_not_utf8_survive_output_and_resume(tmp_path, model)
 def test_hostile_files_are_rows_and_exit_1(tmp_path, model):
     expected = hostile_folder(tmp_path / "in")
     out = tmp_path / "out.jsonl"
-    result = _invoke(tmp_path / "in", "--model", model, "-o", out)
+    result = invoke(tmp_path / "in", "--model", model, "-o", out)
     assert result.exit_code == 1, result.output
     rows = {Path(r["path"]).name: r for r in map(json.loads, out.read_text().splitlines())}
     assert set(rows) == set(expected)
@@ -97,29 +80,29 @@ def test_hostile_files_are_rows_and_exit_1(tmp_path, model):
     (["--format", "xml", "-o", "-"], "--format"),
 ])
 def test_usage_errors_exit_2(tmp_path, model, args, message):
-    result = _invoke(_images(tmp_path / "in", 1), "--model", model, *args)
+    result = invoke(write_images(tmp_path / "in", 1), "--model", model, *args)
     assert result.exit_code == 2 and message in result.stderr, result.output
 
 
 def test_missing_input_path_exits_2(tmp_path, model):
-    result = _invoke(tmp_path / "nope", "--model", model)
+    result = invoke(tmp_path / "nope", "--model", model)
     assert result.exit_code == 2 and "no such file or folder" in result.stderr
 
 
 def test_model_problems_exit_3(tmp_path, monkeypatch):
-    images = _images(tmp_path / "in", 1)
+    images = write_images(tmp_path / "in", 1)
     junk = tmp_path / "junk.tflite"
     junk.write_bytes(b"junk" * 100)
-    result = _invoke(images, "--model", junk)
+    result = invoke(images, "--model", junk)
     assert result.exit_code == 3 and "junk.tflite" in result.stderr
     assert "Traceback" not in result.output
     monkeypatch.setattr(classifier_module, "BUNDLED_MODEL", tmp_path / "missing.tflite")
-    result = _invoke(images)
+    result = invoke(images)
     assert result.exit_code == 3 and "bundled model" in result.stderr
 
 
 def test_help_documents_exit_codes():
-    result = _invoke("--help")
+    result = invoke("--help")
     assert result.exit_code == 0
     text = " ".join(result.stdout.split())
     for code in ("0 every file classified", "1 some files", "2 usage error", "3 the model"):
@@ -128,41 +111,28 @@ def test_help_documents_exit_codes():
 
 def test_threshold_and_stdout_json(tmp_path, model):
     save(solid((128, 128, 128)), tmp_path / "in" / "gray.png")
-    result = _invoke(tmp_path / "in", "--model", model, "--threshold", "0.9", "-o", "-",
+    result = invoke(tmp_path / "in", "--model", model, "--threshold", "0.9", "-o", "-",
                      "--format", "json")
     (row,) = json.loads(result.stdout)
     assert row["label"] == "uncertain" and row["top_class"] in ("cats", "dogs")
 
 
 def test_sort_into_copy_and_dry_run(tmp_path, model):
-    images = _images(tmp_path / "in")
+    images = write_images(tmp_path / "in")
     dest = tmp_path / "in" / "sorted"
-    dry = _invoke(images, "--model", model, "--sort-into", dest, "--mode", "move", "--dry-run",
+    dry = invoke(images, "--model", model, "--sort-into", dest, "--mode", "move", "--dry-run",
                   "-q")
     assert dry.exit_code == 0 and not dest.exists()
     assert "would move" in dry.stderr
-    result = _invoke(images, "--model", model, "--sort-into", dest)
+    result = invoke(images, "--model", model, "--sort-into", dest)
     assert result.exit_code == 0
     assert sorted(p.name for p in (dest / "cats").iterdir()) == ["img 00.jpg", "img 02.jpg"]
-    again = _invoke(images, "--model", model, "--sort-into", dest)
-    assert len(_csv_rows(again.stdout)) == 4  # the sorted folder itself is not classified
+    again = invoke(images, "--model", model, "--sort-into", dest)
+    assert len(csv_rows(again.stdout)) == 4  # the sorted folder itself is not classified
     assert sorted(p.name for p in (dest / "cats").iterdir()) == [
         "img 00-1.jpg", "img 00.jpg", "img 02-1.jpg", "img 02.jpg"]
 
 
-def _spawn(*args, **kwargs):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "edge", *map(str, args)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
-
-
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @pytest.mark.parametrize("fmt,sig", [("csv", signal.SIGKILL), ("json", signal.SIGKILL),
@@ -175,13 +145,13 @@ def test_resume_after_a_kill_gives_exactly_one_row_per_file(tmp_path, model, fmt
     for i in range(1200):
         (folder / f"{i:04d}.png").write_bytes(tiny.getvalue())
     out = tmp_path / f"out.{fmt}"
-    process = _spawn(folder, "--model", model, "-o", out, "--threads", "1", "--batch", "1")
+    process = spawn(folder, "--model", model, "-o", out, "--threads", "1", "--batch", "1")
 
     def some_rows():
         return out.exists() and out.read_text(encoding="utf-8").count("\n") > 50
 
     try:
-        assert _wait_for(some_rows), process.stderr.read() if process.poll() else "no rows"
+        assert wait_for(some_rows), process.stderr.read() if process.poll() else "no rows"
     finally:
         process.send_signal(sig)
         _, stderr = process.communicate(timeout=60)
@@ -197,7 +167,7 @@ def test_resume_after_a_kill_gives_exactly_one_row_per_file(tmp_path, model, fmt
     assert "files were already done" in resumed.stderr
     text = out.read_text(encoding="utf-8")
     if fmt == "csv":
-        rows = _csv_rows(text)
+        rows = csv_rows(text)
     elif fmt == "json":
         rows = json.loads(text)
     else:
@@ -207,14 +177,14 @@ def test_resume_after_a_kill_gives_exactly_one_row_per_file(tmp_path, model, fmt
 
 
 def test_watch_picks_up_a_new_file_and_ctrl_c_flushes(tmp_path, model):
-    folder = _images(tmp_path / "cam", 1)
+    folder = write_images(tmp_path / "cam", 1)
     out = tmp_path / "out.jsonl"
-    process = _spawn(folder, "--model", model, "-o", out, "--watch", "--interval", "0.1",
+    process = spawn(folder, "--model", model, "-o", out, "--watch", "--interval", "0.1",
                      "--settle", "0.2")
     try:
-        assert _wait_for(lambda: out.exists() and out.read_text().count("\n") == 1)
+        assert wait_for(lambda: out.exists() and out.read_text().count("\n") == 1)
         save(solid((10, 10, 240)), folder / "new dog.jpg")
-        assert _wait_for(lambda: out.read_text().count("\n") == 2)
+        assert wait_for(lambda: out.read_text().count("\n") == 2)
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
@@ -250,5 +220,5 @@ def test_only_usage_errors_exit_2(tmp_path, monkeypatch):
         raise ValueError("internal")
 
     monkeypatch.setattr(edge.runner, "run", broken)
-    result = _invoke(_images(tmp_path / "in", 1))
+    result = invoke(write_images(tmp_path / "in", 1))
     assert result.exit_code != 2 and isinstance(result.exception, ValueError)

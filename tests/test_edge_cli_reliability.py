@@ -4,7 +4,6 @@ duplicate and symlinked inputs, Python warnings, JSON after kill -9."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -17,12 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
 
-from edge.cli import app
+from tests.cli_helpers import ROOT, csv_rows, invoke, spawn, wait_for, write_images
 from tests.edge_helpers import bomb_png, build_model, save, solid
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -30,34 +26,9 @@ def model():
     return build_model("int8", 16)
 
 
-def _invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def _csv_rows(text):
-    return list(csv.DictReader(io.StringIO(text)))
 
-
-def _images(folder, n=4, prefix="img"):
-    for i in range(n):
-        color = (240, 10, 10) if i % 2 == 0 else (10, 10, 240)
-        save(solid(color), folder / f"{prefix} {i:02d}.jpg")
-    return folder
-
-
-def _spawn(*args, cwd=ROOT):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "edge", *map(str, args)], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def _jsonl(path):
@@ -68,16 +39,16 @@ def _jsonl(path):
 
 
 def test_output_naming_an_input_is_refused_and_the_input_kept(tmp_path, model):
-    folder = _images(tmp_path / "in")
+    folder = write_images(tmp_path / "in")
     photo = folder / "img 01.jpg"
     before = photo.read_bytes()
-    result = _invoke(folder, "--model", model, "-o", photo, "--format", "csv")
+    result = invoke(folder, "--model", model, "-o", photo, "--format", "csv")
     assert result.exit_code == 2, result.output
     assert f"--output {photo} is one of the input images" in result.stderr
     assert photo.read_bytes() == before
     notes = tmp_path / "notes.txt"
     notes.write_text("named on the command line, so an input\n")
-    result = _invoke(notes, "--model", model, "-o", notes, "--format", "csv")
+    result = invoke(notes, "--model", model, "-o", notes, "--format", "csv")
     assert result.exit_code == 2 and "is one of the input" in result.stderr
     assert notes.read_text().startswith("named on the command line")
 
@@ -87,12 +58,12 @@ def test_output_naming_an_input_is_refused_and_the_input_kept(tmp_path, model):
 
 @pytest.mark.parametrize("name", ["zz.jpg", "results.csv"])
 def test_output_inside_an_input_folder_is_not_read_as_input(tmp_path, model, name):
-    folder = _images(tmp_path / "in")
+    folder = write_images(tmp_path / "in")
     out = folder / name
     for _ in range(2):  # the second run finds the file (and its record) already there
-        result = _invoke(folder, "--model", model, "-o", out, "--format", "csv")
+        result = invoke(folder, "--model", model, "-o", out, "--format", "csv")
         assert result.exit_code == 0, result.output
-        assert sorted(Path(r["path"]).name for r in _csv_rows(out.read_text())) == [
+        assert sorted(Path(r["path"]).name for r in csv_rows(out.read_text())) == [
             f"img {i:02d}.jpg" for i in range(4)]
         assert "skipped" not in result.stderr
 
@@ -102,13 +73,13 @@ def test_output_inside_an_input_folder_is_not_read_as_input(tmp_path, model, nam
 
 def test_sort_into_created_inside_the_input_during_the_walk_is_not_read(tmp_path, model):
     root = tmp_path / "T"
-    _images(root / "a", 40)
+    write_images(root / "a", 40)
     save(solid((240, 10, 10)), root / "b" / "last.jpg")
     out = tmp_path / "out.csv"
-    result = _invoke(root, "--model", model, "--sort-into", root / "b" / "sorted", "-o", out,
+    result = invoke(root, "--model", model, "--sort-into", root / "b" / "sorted", "-o", out,
                      "--threads", "1", "--batch", "1")
     assert result.exit_code == 0, result.output
-    rows = _csv_rows(out.read_text())
+    rows = csv_rows(out.read_text())
     assert len(rows) == 41 and not any("sorted" in r["path"] for r in rows)
     sorted_files = list((root / "b" / "sorted").rglob("*.jpg"))
     assert len(sorted_files) == 41
@@ -117,7 +88,7 @@ def test_sort_into_created_inside_the_input_during_the_walk_is_not_read(tmp_path
 @pytest.mark.parametrize("layout", ["ancestor-watch", "same-move"])
 def test_sort_into_holding_an_input_is_refused(tmp_path, model, layout):
     root = tmp_path / "S"
-    inputs = _images(root / "cats", 2) if layout == "ancestor-watch" else _images(root, 2)
+    inputs = write_images(root / "cats", 2) if layout == "ancestor-watch" else write_images(root, 2)
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
     extra = (["--watch", "--interval", "0.1", "--settle", "0"] if layout == "ancestor-watch"
              else ["--mode", "move"])
@@ -142,20 +113,20 @@ def test_watch_waits_for_a_file_being_written_and_retries_after_an_error(tmp_pat
     photo = io.BytesIO()
     solid((240, 10, 10), (64, 48)).save(photo, "JPEG", quality=95)
     data = photo.getvalue()
-    process = _spawn(folder, "--model", model, "-o", out, "--watch", "--interval", "0.1",
+    process = spawn(folder, "--model", model, "-o", out, "--watch", "--interval", "0.1",
                      "--settle", "2.5")
     try:
-        assert _wait_for(out.exists)
+        assert wait_for(out.exists)
         with open(folder / "slow.jpg", "wb") as f:  # a camera writing in two bursts
             f.write(data[: len(data) // 2])
             f.flush()
             time.sleep(0.6)  # several polls unchanged, but well under --settle
             f.write(data[len(data) // 2:])
-        assert _wait_for(lambda: len(out.read_text().splitlines()) == 1)
+        assert wait_for(lambda: len(out.read_text().splitlines()) == 1)
         (folder / "broken.jpg").write_bytes(data[: len(data) // 2])
-        assert _wait_for(lambda: len(out.read_text().splitlines()) == 2)
+        assert wait_for(lambda: len(out.read_text().splitlines()) == 2)
         (folder / "broken.jpg").write_bytes(data)  # the writer finished after all
-        assert _wait_for(lambda: len(out.read_text().splitlines()) == 3)
+        assert wait_for(lambda: len(out.read_text().splitlines()) == 3)
         time.sleep(1)  # and nothing more comes
     finally:
         process.send_signal(signal.SIGINT)
@@ -177,11 +148,11 @@ def test_watch_waits_for_a_file_being_written_and_retries_after_an_error(tmp_pat
 ])
 def test_resume_with_a_damaged_line_names_file_and_line(tmp_path, model, fmt, damage, why):
     out = tmp_path / f"out.{fmt}"
-    assert _invoke(_images(tmp_path / "in"), "--model", model, "-o", out).exit_code == 0
+    assert invoke(write_images(tmp_path / "in"), "--model", model, "-o", out).exit_code == 0
     lines = out.read_text().splitlines(keepends=True)
     lines.insert(2, damage + "\n")
     out.write_text("".join(lines))
-    result = _invoke(tmp_path / "in", "--model", model, "-o", out, "--resume")
+    result = invoke(tmp_path / "in", "--model", model, "-o", out, "--resume")
     assert result.exit_code == 2, result.output
     assert f"{out}, line 3: {why}" in result.stderr
     assert "move the file away and run without --resume" in result.stderr
@@ -194,16 +165,16 @@ def test_resume_with_a_damaged_line_names_file_and_line(tmp_path, model, fmt, da
 
 def test_resume_from_another_working_folder_matches_resolved_paths(tmp_path, model,
                                                                    monkeypatch):
-    _images(tmp_path / "in", 4)
+    write_images(tmp_path / "in", 4)
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path)
-    assert _invoke("in", "--model", model, "-o", "out.csv").exit_code == 0
+    assert invoke("in", "--model", model, "-o", "out.csv").exit_code == 0
     save(solid((10, 10, 240)), tmp_path / "in" / "new.jpg")
     monkeypatch.chdir(tmp_path / "elsewhere")
     for spelling in (tmp_path / "in", Path("../in")):
-        result = _invoke(spelling, "--model", model, "-o", "../out.csv", "--resume")
+        result = invoke(spelling, "--model", model, "-o", "../out.csv", "--resume")
         assert result.exit_code == 0, result.output
-    rows = _csv_rows((tmp_path / "out.csv").read_text())
+    rows = csv_rows((tmp_path / "out.csv").read_text())
     assert len(rows) == 5
     resolved = {os.path.realpath(os.path.join(tmp_path, r["path"])) for r in rows}
     assert resolved == {os.path.realpath(p) for p in (tmp_path / "in").iterdir()}
@@ -213,23 +184,23 @@ def test_resume_from_another_working_folder_matches_resolved_paths(tmp_path, mod
 
 
 def test_resume_refuses_another_format_or_model(tmp_path, model):
-    images = _images(tmp_path / "in")
+    images = write_images(tmp_path / "in")
     out = tmp_path / "out.csv"
-    assert _invoke(images, "--model", model, "-o", out).exit_code == 0
+    assert invoke(images, "--model", model, "-o", out).exit_code == 0
     written = out.read_text()
-    result = _invoke(images, "--model", model, "-o", out, "--resume", "--format", "jsonl")
+    result = invoke(images, "--model", model, "-o", out, "--resume", "--format", "jsonl")
     assert result.exit_code == 2
     assert "written as csv, not jsonl: resume with --format csv" in result.stderr
     other = build_model("float32", 16)
-    result = _invoke(images, "--model", other, "-o", out, "--resume")
+    result = invoke(images, "--model", other, "-o", out, "--resume")
     assert result.exit_code == 2
     assert "not of float32-16-probabilities-True.tflite" in result.stderr
     assert "resume with --model set to that model" in result.stderr
     (tmp_path / "out.csv.pawlite.json").unlink()  # a file from before records: by content
-    result = _invoke(images, "--model", model, "-o", out, "--resume", "--format", "json")
+    result = invoke(images, "--model", model, "-o", out, "--resume", "--format", "json")
     assert result.exit_code == 2 and "holds CSV rows, not JSON" in result.stderr
     assert out.read_text() == written
-    result = _invoke(images, "--model", model, "-o", out, "--resume")
+    result = invoke(images, "--model", model, "-o", out, "--resume")
     assert result.exit_code == 0 and "has no record of the model" in result.stderr
     assert out.read_text() == written
 
@@ -238,13 +209,13 @@ def test_resume_refuses_another_format_or_model(tmp_path, model):
 
 
 def test_a_folder_and_a_file_inside_it_give_one_row(tmp_path, model):
-    folder = _images(tmp_path / "in")
+    folder = write_images(tmp_path / "in")
     out = tmp_path / "out.csv"
-    result = _invoke(folder, folder / "img 00.jpg", tmp_path / "in" / ".." / "in",
+    result = invoke(folder, folder / "img 00.jpg", tmp_path / "in" / ".." / "in",
                      "--model", model, "--sort-into", tmp_path / "sorted", "--mode", "move",
                      "-o", out)
     assert result.exit_code == 0, result.output
-    assert len(_csv_rows(out.read_text())) == 4
+    assert len(csv_rows(out.read_text())) == 4
     assert len(list((tmp_path / "sorted").rglob("*.jpg"))) == 4
 
 
@@ -252,21 +223,21 @@ def test_a_folder_and_a_file_inside_it_give_one_row(tmp_path, model):
 
 
 def test_symlinked_folder_leading_outside_is_not_entered(tmp_path, model):
-    folder = _images(tmp_path / "in", 2)
-    outside = _images(tmp_path / "outside", 2, prefix="keep")
+    folder = write_images(tmp_path / "in", 2)
+    outside = write_images(tmp_path / "outside", 2, prefix="keep")
     (folder / "link").symlink_to(outside, target_is_directory=True)
-    _images(folder / "sub", 1, prefix="sub")
+    write_images(folder / "sub", 1, prefix="sub")
     (folder / "alias").symlink_to(folder / "sub", target_is_directory=True)
     out = tmp_path / "out.csv"
-    result = _invoke(folder, "--model", model, "--sort-into", tmp_path / "sorted", "--mode",
+    result = invoke(folder, "--model", model, "--sort-into", tmp_path / "sorted", "--mode",
                      "move", "-o", out)
     assert result.exit_code == 0, result.output
-    assert sorted(Path(r["path"]).name for r in _csv_rows(out.read_text())) == [
+    assert sorted(Path(r["path"]).name for r in csv_rows(out.read_text())) == [
         "img 00.jpg", "img 01.jpg", "sub 00.jpg"]
     assert sorted(p.name for p in outside.iterdir()) == ["keep 00.jpg", "keep 01.jpg"]
     assert "skipped 1 symlinked folders leading outside the inputs" in result.stderr
-    named = _invoke(folder / "link", "--model", model, "-q")  # named: classified, not moved
-    assert len(_csv_rows(named.stdout)) == 2
+    named = invoke(folder / "link", "--model", model, "-q")  # named: classified, not moved
+    assert len(csv_rows(named.stdout)) == 2
 
 
 # 14. warnings
@@ -283,7 +254,7 @@ def test_pillow_and_numpy_warnings_do_not_reach_stderr(tmp_path, model):
     result = subprocess.run([sys.executable, "-m", "edge", folder, "--model", model],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
-    rows = {Path(r["path"]).name: r for r in _csv_rows(result.stdout)}
+    rows = {Path(r["path"]).name: r for r in csv_rows(result.stdout)}
     assert rows["exif.jpg"]["label"] == "cats" and rows["nan.tiff"]["label"]
     assert rows["big.png"]["error_kind"] == "too-large"
     assert "Warning" not in result.stderr and "warn" not in result.stderr, result.stderr
@@ -293,10 +264,10 @@ def test_pillow_and_numpy_warnings_do_not_reach_stderr(tmp_path, model):
 
 
 def test_output_dash_writes_csv_not_the_table(tmp_path, model):
-    result = _invoke(_images(tmp_path / "in", 2), "--model", model, "-o", "-")
+    result = invoke(write_images(tmp_path / "in", 2), "--model", model, "-o", "-")
     assert result.exit_code == 0
     assert result.stdout.startswith("path,label,confidence")
-    assert [r["label"] for r in _csv_rows(result.stdout)] == ["cats", "dogs"]
+    assert [r["label"] for r in csv_rows(result.stdout)] == ["cats", "dogs"]
 
 
 # 16. JSON after kill -9
@@ -310,9 +281,9 @@ def test_json_output_is_a_valid_array_after_kill_9(tmp_path, model):
     for i in range(600):
         (folder / f"{i:04d}.png").write_bytes(tiny.getvalue())
     out = tmp_path / "out.json"
-    process = _spawn(folder, "--model", model, "-o", out, "--threads", "1", "--batch", "1")
+    process = spawn(folder, "--model", model, "-o", out, "--threads", "1", "--batch", "1")
     try:
-        assert _wait_for(lambda: out.exists() and out.read_text().count("\n") > 50)
+        assert wait_for(lambda: out.exists() and out.read_text().count("\n") > 50)
     finally:
         process.kill()
         process.communicate(timeout=60)
