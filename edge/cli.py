@@ -101,12 +101,10 @@ def classify(
     try:
         mean_values, std_values = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
     except UsageError as e:
-        _error(f"{e}\nTry 'edge-classify --help' for help.")
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(_usage_error(str(e))) from None
     if not paths and not info:
-        _error("name the images to classify (files or folders), or pass --info.\n"
-               "Try 'edge-classify --help' for help.")
-        raise typer.Exit(EXIT_USAGE)
+        raise typer.Exit(_usage_error("name the images to classify (files or folders), "
+                                      "or pass --info."))
     config = ClassifyConfig(
         paths=tuple(paths or ()), model=model, labels=labels, output=output, format=format,
         top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
@@ -124,8 +122,7 @@ def show_info(config: ClassifyConfig) -> int:
     try:
         sys.stdout.write(format_description(describe_model(config)))
     except UsageError as e:
-        _error(f"{e}\nTry 'edge-classify --help' for help.")
-        return EXIT_USAGE
+        return _usage_error(str(e))
     except ModelLoadError as e:
         _error(str(e))
         return EXIT_MODEL
@@ -144,8 +141,7 @@ def execute(config: ClassifyConfig) -> int:
     try:
         summary = run(config, stop=stop)
     except UsageError as e:
-        _error(f"{e}\nTry 'edge-classify --help' for help.")
-        return EXIT_USAGE
+        return _usage_error(str(e))
     except ModelLoadError as e:
         _error(str(e))
         return EXIT_MODEL
@@ -185,6 +181,11 @@ def _install_sigint(stop: threading.Event, quiet: bool):
 
     previous = signal.signal(signal.SIGINT, handler)
     return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _usage_error(message: str) -> int:
+    _error(f"{message}\nTry 'edge-classify --help' for help.")
+    return EXIT_USAGE
 
 
 def _error(message: str) -> None:
