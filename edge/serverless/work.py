@@ -10,7 +10,6 @@ An object whose result key would pass S3's 1,024-byte limit is an `error` with n
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from edge.classifier import Result
+from edge.runrecord import sha256_of
 from edge.serverless.config import ServerlessConfig
 from edge.serverless.events import ObjectRef
 from edge.serverless.objectstore import ObjectError, ObjectStore, too_large
@@ -47,11 +47,7 @@ class ModelIdentity:
 
     @classmethod
     def of(cls, path: str | os.PathLike, class_names) -> ModelIdentity:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        return cls(digest.hexdigest(), Path(path).name, tuple(class_names))
+        return cls(sha256_of(path), Path(path).name, tuple(class_names))
 
 
 @dataclass(frozen=True)
