@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from train.config import DEFAULT_COLLAPSE_RETRIES, DEFAULT_SEED, OFFICIAL_DATA_URL, TrainConfig
+from train.config import (
+    DEFAULT_COLLAPSE_RETRIES,
+    DEFAULT_SEED,
+    FINE_TUNE_EPOCHS,
+    OFFICIAL_DATA_URL,
+    TrainConfig,
+)
 from train.errors import PawliteError
 from train.seeds import parse_seeds
 
@@ -20,15 +26,26 @@ def parse_models(text: str) -> tuple[int, ...]:
         models = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
     except ValueError:
         raise typer.BadParameter(f"{text!r}: give model numbers like 1,2,3,4") from None
-    if not models or any(m not in (1, 2, 3, 4) for m in models):
-        raise typer.BadParameter(f"{text!r}: models are numbered 1 to 4")
+    if not models or any(m not in (1, 2, 3, 4, 5) for m in models):
+        raise typer.BadParameter(f"{text!r}: models are numbered 1 to 5 (5 is beyond the study)")
+    if 5 in models and 4 not in models and models != (5,):
+        raise typer.BadParameter(
+            f"{text!r}: model5 fine-tunes model4, so it is trained with model4 (e.g. 1,2,3,4,5) "
+            "or alone (5) to add it to an earlier run in --out that has model4")
     return models
 
 
 @app.command()
 def main(
-    models: str = typer.Option("1,2,3,4", help="Which of the study's models to train."),
+    models: str = typer.Option(
+        "1,2,3,4", help="Which models to train: the study's 1-4, and 5 (model4 fine-tuned, beyond "
+        "the study). 5 alone adds model5 to the earlier run in --out, from its model4.keras.",
+    ),
     epochs: int = typer.Option(20, min=1, help="Epochs per model (the study uses 20)."),
+    fine_tune_epochs: int = typer.Option(
+        FINE_TUNE_EPOCHS, min=1,
+        help="model5's most epochs; the best by validation accuracy is kept.",
+    ),
     seed: int = typer.Option(
         DEFAULT_SEED, help="Seed for the split, and for training unless --seeds is given."
     ),
@@ -50,7 +67,7 @@ def main(
     skip_bad: bool = typer.Option(False, help="Train without unreadable files (recorded)."),
     prepare_only: bool = typer.Option(False, help="Fetch, scan and write split.json only."),
 ) -> None:
-    """Reproduce the four-model cats-vs-dogs study and write its report under --out."""
+    """Reproduce the four-model cats-vs-dogs study (and model5 beyond it) under --out."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     try:
         seed_list = parse_seeds(seeds) if seeds is not None else ()
@@ -67,6 +84,7 @@ def main(
         collapse_retries=collapse_retries,
         models=parse_models(models),
         skip_bad=skip_bad,
+        fine_tune_epochs=fine_tune_epochs,
     )
     try:
         run(config, prepare_only=prepare_only)
@@ -76,6 +94,11 @@ def main(
 
 
 def run(config: TrainConfig, prepare_only: bool = False) -> None:
+    if config.models == (5,) and not prepare_only:
+        from train.extend import add_model5
+
+        add_model5(config)
+        return
     from train.prepare import prepare
 
     split = prepare(config)

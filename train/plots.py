@@ -14,20 +14,20 @@ def _pyplot():
     return plt
 
 
-def _epochs(history: dict) -> list[int]:
-    return list(range(1, len(history["val_accuracy"]) + 1))
+def _curve(ax, histories: list[dict], key: str, label: str, offset: int = 0, **style) -> None:
+    """One run as a line; several seeds as their mean with the min-max band around it.
 
-
-def _curve(ax, histories: list[dict], key: str, label: str, **style) -> None:
-    """One run as a line; several seeds as their mean with the min-max band around it."""
+    `offset` shifts the epochs: a run that continues another one's training starts after it.
+    """
     if len(histories) == 1:
-        ax.plot(_epochs(histories[0]), histories[0][key], marker="o", label=label, **style)
+        epochs = list(range(offset + 1, offset + len(histories[0][key]) + 1))
+        ax.plot(epochs, histories[0][key], marker="o", label=label, **style)
         return
     import numpy as np
 
     n = min(len(h[key]) for h in histories)
     values = np.array([h[key][:n] for h in histories])
-    epochs = list(range(1, n + 1))
+    epochs = list(range(offset + 1, offset + n + 1))
     (line,) = ax.plot(epochs, values.mean(axis=0), marker="o",
                       label=f"{label} (mean of {len(histories)} seeds, band min-max)", **style)
     ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), alpha=0.2,
@@ -49,12 +49,17 @@ def plot_accuracy(histories: dict | list[dict], path: Path, title: str) -> Path:
 
 
 def plot_comparison(histories: dict[str, dict | list[dict]], path: Path,
-                    baseline: float | None = None) -> Path:
-    """Validation accuracy of every model per epoch on one plot, with the majority baseline."""
+                    baseline: float | None = None, offsets: dict[str, int] | None = None) -> Path:
+    """Validation accuracy of every model per epoch on one plot, with the majority baseline.
+
+    `offsets` starts a model's curve after that many epochs (model5 continues model4).
+    """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, runs in histories.items():
-        _curve(ax, [runs] if isinstance(runs, dict) else runs, "val_accuracy", name)
+        offset = (offsets or {}).get(name, 0)
+        label = f"{name}, from epoch {offset + 1}" if offset else name
+        _curve(ax, [runs] if isinstance(runs, dict) else runs, "val_accuracy", label, offset)
     if baseline is not None:
         ax.axhline(baseline, color="grey", linestyle="--", label="majority-class baseline")
     ax.set(title="Validation accuracy per epoch", xlabel="epoch", ylabel="accuracy")

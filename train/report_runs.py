@@ -71,7 +71,8 @@ def attempts_table(models: dict) -> list[str]:
 
 
 def seeds_section(metrics: dict, study: dict | None) -> list[str]:
-    models = metrics["models"]
+    """The study's models over seeds; model5's seeds are in its own section."""
+    models = {k: m for k, m in metrics["models"].items() if k != "model5"}
     many = len(metrics["run"]["seeds"]) > 1
     retried = any(len(m["attempts"]) > len(m["seeds"]["runs"]) for m in models.values())
     lines = []

@@ -34,6 +34,11 @@ def spread(values: list[float]) -> dict | None:
             "values": list(values)}
 
 
+def kept_val_accuracy(run: dict) -> float:
+    """Validation accuracy of the weights a run kept: its last epoch's, or model5's restored."""
+    return run["best_val_accuracy"] if "restored_epoch" in run else run["final_val_accuracy"]
+
+
 def summarise(runs: list[dict], attempts: list[dict]) -> dict:
     """Per model over the requested seeds: only runs that trained enter the numbers."""
     trained = [r for r in runs if r["stopped"] == "completed"]
@@ -41,10 +46,11 @@ def summarise(runs: list[dict], attempts: list[dict]) -> dict:
         "requested": [r["requested_seed"] for r in runs],
         "runs": [{"requested_seed": r["requested_seed"], "seed": r["seed"],
                   "stopped": r["stopped"], "final_val_accuracy": r["final_val_accuracy"],
+                  "kept_val_accuracy": kept_val_accuracy(r),
                   "test_accuracy": r["test_accuracy"]} for r in runs],
         "trained": len(trained),
         "collapses": sum(a["stopped"] == "collapsed" for a in attempts),
-        "val_accuracy": spread([r["final_val_accuracy"] for r in trained]),
+        "val_accuracy": spread([kept_val_accuracy(r) for r in trained]),
         "test_accuracy": spread([r["test_accuracy"] for r in trained
                                  if r["test_accuracy"] is not None]),
     }

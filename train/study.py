@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from train.config import TrainConfig
+from train.errors import PawliteError
 from train.split import SPLIT_NAMES, Split
 from train.training import CollapseWatch
 
@@ -39,7 +40,7 @@ PROBE_IMAGES = 64
 
 
 @dataclass(frozen=True)
-class _Context:
+class RunContext:
     """What every training attempt of a run shares: the decoded data and where results go."""
 
     config: TrainConfig
@@ -53,12 +54,12 @@ class _Context:
     cache: dict = field(default_factory=dict)
 
 
-def _spread_sample(images, n: int):
+def spread_sample(images, n: int):
     """Every k-th image, so that a probe sees every class of a split stored class by class."""
     return images[:: max(1, len(images) // n)][:n]
 
 
-def _datasets(config: TrainConfig, split: Split) -> tuple[dict, dict]:
+def decode_splits(config: TrainConfig, split: Split) -> tuple[dict, dict]:
     """Decoded arrays of every split, and the fixed validation and test datasets.
 
     The training dataset is made per attempt (`_attempt`): its shuffle follows the training
@@ -74,19 +75,17 @@ def _datasets(config: TrainConfig, split: Split) -> tuple[dict, dict]:
     return arrays, datasets
 
 
-def _attempt(number: int, seed: int, weights_path, ctx: _Context):
+def _attempt(number: int, seed: int, weights_path, ctx: RunContext, requested_seed: int):
     """Train model `number` once with `seed`; returns (attempt record, model, FitResult)."""
     from train.dataset import to_dataset
-    from train.models import build_model
     from train.training import fit_model
 
     config, name = ctx.config, f"model{number}"
-    model = build_model(number, config.image_size, weights_path, seed, ctx.num_classes,
-                        learning_rate=config.learning_rate)
+    model, epochs, keeper, extra = _build(number, seed, weights_path, ctx, requested_seed)
     train_ds = to_dataset(*ctx.arrays["train"], config.batch_size, shuffle=True, seed=seed)
     validation = _model4_validation(model, weights_path, ctx) if number == 4 else None
-    fit = fit_model(model, train_ds, ctx.datasets["validation"], config.epochs, name, ctx.echo,
-                    watch=ctx.watch, validation=validation)
+    fit = fit_model(model, train_ds, ctx.datasets["validation"], epochs, name, ctx.echo,
+                    watch=ctx.watch, validation=validation, keeper=keeper)
     test = None
     if ctx.has_test:
         test = model.evaluate(ctx.datasets["test"], verbose=0, return_dict=True)
@@ -94,8 +93,13 @@ def _attempt(number: int, seed: int, weights_path, ctx: _Context):
     best = max(range(len(val)), key=lambda i: (val[i], -i))
     if fit.collapse:
         why = f"collapsed at epoch {fit.collapse.epoch}: {fit.collapse.cause}"
+    elif len(val) < epochs:
+        why = f"stopped after {len(val)} of {epochs} epochs: no gain in validation accuracy " \
+              f"for {len(val) - best - 1} epochs"
     else:
         why = f"ran all {len(val)} epochs"
+    if keeper is not None:
+        extra["restored_epoch"] = keeper.best_epoch
     record = {
         "seed": seed,
         "epochs_run": len(val),
@@ -111,11 +115,33 @@ def _attempt(number: int, seed: int, weights_path, ctx: _Context):
         "train_seconds": fit.train_seconds,
         "seconds_per_epoch": fit.train_seconds / len(val),
         "history": fit.to_json(),
+        **extra,
     }
     return record, model, fit
 
 
-def _model4_validation(model, weights_path, ctx: _Context):
+def _build(number: int, seed: int, weights_path, ctx: RunContext, requested_seed: int):
+    """(compiled model, epochs, best-epoch keeper or None, extra record fields) for one attempt.
+
+    model5 starts from the model4 of the same requested seed trained in this run, or else from
+    the model4.keras of the run it is added to (`train.extend`).
+    """
+    from train.finetune import best_epoch_keeper, model5_from_weights
+    from train.models import build_model
+
+    config = ctx.config
+    if number != 5:
+        model = build_model(number, config.image_size, weights_path, seed, ctx.num_classes,
+                            learning_rate=config.learning_rate)
+        return model, config.epochs, None, {}
+    start = ctx.cache.get(("model4", requested_seed)) or ctx.cache[("model4", "file")]
+    model = model5_from_weights(start["weights"], config.image_size, seed, ctx.num_classes,
+                                config.fine_tune_from, config.fine_tune_learning_rate)
+    origin = {k: v for k, v in start.items() if k != "weights"}
+    return model, config.fine_tune_epochs, best_epoch_keeper(), {"from_model4": origin}
+
+
+def _model4_validation(model, weights_path, ctx: RunContext):
     """Validation on base features computed once per study: it was 11 of ~45 CPU-s per epoch."""
     from train.models import model4_parts
     from train.training import feature_validation
@@ -128,7 +154,7 @@ def _model4_validation(model, weights_path, ctx: _Context):
                               ctx.config.batch_size)
 
 
-def _seed_runs(number: int, weights_path, ctx: _Context, save) -> tuple[list, list]:
+def _seed_runs(number: int, weights_path, ctx: RunContext, save) -> tuple[list, list]:
     """Every requested seed, each retried on collapse; returns (final run per seed, attempts).
 
     `save(model, record)` is called after each attempt until one trained, so the saved model
@@ -146,9 +172,13 @@ def _seed_runs(number: int, weights_path, ctx: _Context, save) -> tuple[list, li
         seed = requested_seed
         for attempt in range(1, config.collapse_retries + 2):
             used.add(seed)
-            record, model, fit = _attempt(number, seed, weights_path, ctx)
+            record, model, fit = _attempt(number, seed, weights_path, ctx, requested_seed)
             record = {"requested_seed": requested_seed, "attempt": attempt, **record}
             attempts.append(record)
+            if number == 4 and 5 in config.models:
+                ctx.cache[("model4", requested_seed)] = {
+                    "weights": model.get_weights(), "seed": record["seed"],
+                    "source": "this run"}
             if not saved_trained:
                 save(model, record, fit)
                 saved_trained = record["stopped"] == "completed"
@@ -166,7 +196,7 @@ def _seed_runs(number: int, weights_path, ctx: _Context, save) -> tuple[list, li
     return runs, attempts
 
 
-def _train_one(number: int, weights_path, ctx: _Context) -> dict:
+def train_model(number: int, weights_path, ctx: RunContext) -> dict:
     """One model over all its seeds: the reported run is the first that trained."""
     from train.models import param_counts
     from train.plots import plot_accuracy
@@ -185,7 +215,12 @@ def _train_one(number: int, weights_path, ctx: _Context) -> dict:
         fit.save(ctx.out / files["history"])
 
     seeds = ", ".join(map(str, config.training_seeds))
-    ctx.echo(f"{name}: training {config.epochs} epochs per seed (seeds {seeds})")
+    if number == 5:
+        ctx.echo(f"{name} (beyond the study): fine-tuning model4 from "
+                 f"{config.fine_tune_from}, at most {config.fine_tune_epochs} epochs per seed "
+                 f"(seeds {seeds})")
+    else:
+        ctx.echo(f"{name}: training {config.epochs} epochs per seed (seeds {seeds})")
     runs, attempts = _seed_runs(number, weights_path, ctx, save)
     reported = saved["record"]
     ctx.echo(f"{name}: {saved['params']['trainable']:,} trainable of "
@@ -196,8 +231,16 @@ def _train_one(number: int, weights_path, ctx: _Context) -> dict:
     gap = reported["final_train_accuracy"] - reported["final_val_accuracy"]
     keys = ("final_train_accuracy", "final_val_accuracy", "best_val_accuracy", "best_epoch",
             "test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "history")
+    beyond = {}
+    if number == 5:
+        from train.finetune import fine_tune_json
+
+        beyond = {"part_of_study": False, "fine_tune": fine_tune_json(config),
+                  "restored_epoch": reported["restored_epoch"],
+                  "from_model4": reported["from_model4"]}
     return {
         "architecture": ARCHITECTURES[name],
+        **beyond,
         "seed": reported["seed"],
         "status": reported["stopped"],
         "collapse": reported["collapse"],
@@ -212,6 +255,19 @@ def _train_one(number: int, weights_path, ctx: _Context) -> dict:
     }
 
 
+def plot_all(models: dict, out: Path, baseline: float | None) -> None:
+    """comparison.png: every model's validation curve; model5 continues model4's epochs."""
+    from train.plots import plot_comparison
+
+    histories = {k + (" (beyond the study)" if k == "model5" else ""):
+                 [a["history"] for a in m["attempts"] if a["stopped"] == "completed"]
+                 or [m["history"]] for k, m in models.items()}
+    offsets = {}
+    if "model5" in models and "model4" in models:
+        offsets["model5 (beyond the study)"] = len(models["model4"]["history"]["val_accuracy"])
+    plot_comparison(histories, out / "comparison.png", baseline, offsets)
+
+
 def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = print) -> dict:
     """Run the study described by `config` on `split`; returns what `metrics.json` holds."""
     from train.collapse import constant_loss
@@ -219,9 +275,12 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
     from train.identity import identify
     from train.machine import machine_info
     from train.models import resolve_base_weights
-    from train.plots import plot_comparison
     from train.report import STUDY, best_model, summary_table, write_metrics, write_report
 
+    if 5 in config.models and 4 not in config.models:
+        raise PawliteError(
+            "model5 fine-tunes model4: train them together (--models 4,5), or add model5 to "
+            "an earlier run that has model4 with train.extend.add_model5 (--models 5 alone).")
     start = time.perf_counter()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -233,7 +292,7 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
     identity = identify(split)
     echo(f"dataset: {identity.reason}")
     echo("decoding images (once) ...")
-    arrays, datasets = _datasets(config, split)
+    arrays, datasets = decode_splits(config, split)
     exploration = explore(split, *arrays["train"], out, config.seed)
     exploration["test_size"] = len(arrays["test"][1])
     base = exploration["baseline"]
@@ -242,20 +301,17 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
     watch = CollapseWatch(
         majority_accuracy=base["accuracy"]["train"],
         constant_loss=constant_loss(exploration["label_counts"]["train"]),
-        probe_images=_spread_sample(arrays["train"][0], PROBE_IMAGES),
+        probe_images=spread_sample(arrays["train"][0], PROBE_IMAGES),
     )
-    ctx = _Context(config, arrays, datasets, exploration["test_size"] > 0,
+    ctx = RunContext(config, arrays, datasets, exploration["test_size"] > 0,
                    len(split.class_names), watch, out, echo)
 
     models = {}
     for number in sorted(config.models):
         weights_path = weights.path if number == 4 else None
-        models[f"model{number}"] = _train_one(number, weights_path, ctx)
+        models[f"model{number}"] = train_model(number, weights_path, ctx)
 
-    plot_comparison(
-        {k: [a["history"] for a in m["attempts"] if a["stopped"] == "completed"]
-         or [m["history"]] for k, m in models.items()},
-        out / "comparison.png", base["accuracy"]["validation"])
+    plot_all(models, out, base["accuracy"]["validation"])
     best = best_model(models)
     machine = machine_info()
     metrics = {

@@ -132,16 +132,19 @@ def fit_model(
     echo: Callable[[str], None] = print,
     watch: CollapseWatch | None = None,
     validation=None,
+    keeper=None,
 ) -> FitResult:
     """`model.fit` on the cached datasets with per-epoch validation, as in the study.
 
-    `validation` (a `feature_validation` callback) replaces `val_ds` for model4.
+    `validation` (a `feature_validation` callback) replaces `val_ds` for model4; `keeper`
+    (`train.finetune.best_epoch_keeper`) restores model5's best epoch when fit ends.
     """
     logger = _epoch_logger(name, epochs, echo, watch)
+    callbacks = [c for c in (validation, logger, keeper) if c is not None]
     start = time.perf_counter()
     history = model.fit(
         train_ds, validation_data=None if validation else val_ds, epochs=epochs,
-        callbacks=[validation, logger] if validation else [logger], verbose=0,
+        callbacks=callbacks, verbose=0,
         shuffle=False,  # the dataset reshuffles itself each epoch from the split seed
     )
     train_seconds = time.perf_counter() - start
