@@ -12,6 +12,8 @@ SEED ?= 1337
 SEEDS ?=
 COLLAPSE_RETRIES ?= 2
 MODELS ?= 1,2,3,4
+FINE_TUNE_EPOCHS ?= 10
+FINE_TUNE_LR ?= 1e-5
 QUANTIZATION ?= int8
 PYTEST_ARGS ?=
 LAMBDA_OUT ?= build/lambda
@@ -41,7 +43,8 @@ help:
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
-	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS QUANTIZATION"
+	@echo "make train MODELS=5 ARTIFACTS=dir   add model5 (model4 fine-tuned, beyond the study) to the run in dir"
+	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS FINE_TUNE_EPOCHS FINE_TUNE_LR QUANTIZATION"
 
 install: $(STAMP)
 
@@ -53,7 +56,8 @@ $(STAMP): pyproject.toml
 
 train: $(STAMP)
 	$(PY) -m train --data-url '$(DATA_URL)' --base-weights '$(BASE_WEIGHTS)' --out '$(ARTIFACTS)' \
-		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)' \
+		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)' --fine-tune-epochs $(FINE_TUNE_EPOCHS) \
+		--fine-tune-learning-rate $(FINE_TUNE_LR) \
 		--collapse-retries $(COLLAPSE_RETRIES) $(if $(SEEDS),--seeds '$(SEEDS)')
 
 EXPORT_PATHS = --model '$(ARTIFACTS)/model4.keras' --split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'

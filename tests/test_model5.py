@@ -4,6 +4,7 @@ model5 to an earlier run. Random MobileNetV2 weights and 32x32 images keep it fa
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -165,6 +166,8 @@ def test_report_keeps_model5_out_of_the_study(run_with_model5):
     assert "![model5 accuracy](model5_accuracy.png)" in beyond
     assert "Started from model4 trained in this run, seed 11." in beyond
     assert "Over seeds 11, 12:" in beyond
+    assert re.search(r"Kept epoch [12] of \d.*: validation accuracy [\d.]+% \(\d/6\), test "
+                     r"accuracy [\d.]+% \(\d/4\)", beyond)
     boosted = json.loads(json.dumps(metrics))
     boosted["models"]["model5"]["best_val_accuracy"] = 2.0
     assert "model4 (chosen by validation accuracy)" in render_report(boosted)

@@ -12,6 +12,7 @@ from train.config import (
     DEFAULT_COLLAPSE_RETRIES,
     DEFAULT_SEED,
     FINE_TUNE_EPOCHS,
+    FINE_TUNE_LEARNING_RATE,
     OFFICIAL_DATA_URL,
     TrainConfig,
 )
@@ -45,6 +46,9 @@ def main(
     fine_tune_epochs: int = typer.Option(
         FINE_TUNE_EPOCHS, min=1,
         help="model5's most epochs; the best by validation accuracy is kept.",
+    ),
+    fine_tune_learning_rate: float = typer.Option(
+        FINE_TUNE_LEARNING_RATE, min=0.0, help="model5's Adam learning rate.",
     ),
     seed: int = typer.Option(
         DEFAULT_SEED, help="Seed for the split, and for training unless --seeds is given."
@@ -85,6 +89,7 @@ def main(
         models=parse_models(models),
         skip_bad=skip_bad,
         fine_tune_epochs=fine_tune_epochs,
+        fine_tune_learning_rate=fine_tune_learning_rate,
     )
     try:
         run(config, prepare_only=prepare_only)

@@ -64,7 +64,8 @@ def _add_command(config: TrainConfig) -> str:
               else f"--data-url {config.data_url}")
     seeds = ",".join(map(str, config.training_seeds))
     return (f"python -m train --models 5 --seeds {seeds} --fine-tune-epochs "
-            f"{config.fine_tune_epochs} {source} --out {config.out}")
+            f"{config.fine_tune_epochs} --fine-tune-learning-rate "
+            f"{config.fine_tune_learning_rate:g} {source} --out {config.out}")
 
 
 def add_model5(config: TrainConfig, echo: Callable[[str], None] = print) -> dict:

@@ -34,17 +34,24 @@ def _curve(ax, histories: list[dict], key: str, label: str, offset: int = 0, **s
                     color=line.get_color())
 
 
-def plot_accuracy(histories: dict | list[dict], path: Path, title: str) -> Path:
+def plot_accuracy(histories: dict | list[dict], path: Path, title: str,
+                  kept_epoch: int | None = None) -> Path:
     """Training vs validation accuracy per epoch: the gap between the curves is the overfit.
 
-    A list of histories (one per seed) is drawn as means with their spread.
+    A list of histories (one per seed) is drawn as means with their spread. `kept_epoch`
+    (model5's restored epoch) marks it and zooms in: a point of accuracy is then visible.
     """
     histories = [histories] if isinstance(histories, dict) else histories
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     _curve(ax, histories, "accuracy", "training accuracy")
     _curve(ax, histories, "val_accuracy", "validation accuracy")
-    ax.set(title=title, xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
+    low = 0.0
+    if kept_epoch is not None:
+        ax.axvline(kept_epoch, color="grey", linestyle=":", label=f"kept epoch ({kept_epoch})")
+        lowest = min(min(h[k]) for h in histories for k in ("accuracy", "val_accuracy"))
+        low = max(0.0, int(lowest * 50) / 50 - 0.02)
+    ax.set(title=title, xlabel="epoch", ylabel="accuracy", ylim=(low, 1.0 + (1 - low) * 0.02))
     return _save(plt, fig, ax, path)
 
 

@@ -10,7 +10,12 @@ import json
 import sys
 from pathlib import Path
 
-from train.config import ADAM_DEFAULT_LEARNING_RATE, DEFAULT_COLLAPSE_RETRIES, FINE_TUNE_EPOCHS
+from train.config import (
+    ADAM_DEFAULT_LEARNING_RATE,
+    DEFAULT_COLLAPSE_RETRIES,
+    FINE_TUNE_EPOCHS,
+    FINE_TUNE_LEARNING_RATE,
+)
 from train.report_beyond import beyond_section, study_models
 from train.report_runs import (
     collapse_lines,
@@ -295,8 +300,10 @@ def command_line(run: dict) -> str:
     extra = f" --seeds {','.join(map(str, seeds))}" if seeds != [run["seed"]] else ""
     if run.get("collapse_retries", DEFAULT_COLLAPSE_RETRIES) != DEFAULT_COLLAPSE_RETRIES:
         extra += f" --collapse-retries {run['collapse_retries']}"
-    if run.get("fine_tune_epochs", FINE_TUNE_EPOCHS) != FINE_TUNE_EPOCHS and 5 in run["models"]:
-        extra += f" --fine-tune-epochs {run['fine_tune_epochs']}"
+    if 5 in run["models"]:
+        extra += (f" --fine-tune-epochs {run.get('fine_tune_epochs', FINE_TUNE_EPOCHS)} "
+                  f"--fine-tune-learning-rate "
+                  f"{run.get('fine_tune_learning_rate', FINE_TUNE_LEARNING_RATE):g}")
     command = (
         f"python -m train --models {','.join(map(str, run['models']))} --epochs {run['epochs']} "
         f"--seed {run['seed']}{extra} --base-weights {run['base_weights']} {source} "

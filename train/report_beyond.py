@@ -38,10 +38,17 @@ def _origin(m: dict) -> str:
     return f"Started from {where}, seed {origin['seed']}."
 
 
-def _versus_model4(m: dict, model4: dict | None) -> list[str]:
+def _count(accuracy: float | None, n: int) -> str:
+    return "" if accuracy is None or not n else f" ({round(accuracy * n)}/{n})"
+
+
+def _versus_model4(m: dict, model4: dict | None, sizes: dict) -> list[str]:
     epochs = len(m["history"]["val_accuracy"])
-    kept = (f"Kept epoch {m['restored_epoch']} of {epochs}: validation accuracy "
-            f"{pct(m['best_val_accuracy'])}, test accuracy {pct(m['test_accuracy'])}")
+    why = m["attempts"][0]["why"] if len(m["attempts"]) == 1 else None
+    kept = (f"Kept epoch {m['restored_epoch']} of {epochs}{f' ({why})' if why else ''}: "
+            f"validation accuracy {pct(m['best_val_accuracy'])}"
+            f"{_count(m['best_val_accuracy'], sizes['validation'])}, test accuracy "
+            f"{pct(m['test_accuracy'])}{_count(m['test_accuracy'], sizes['test'])}")
     if model4 is None or collapsed(model4):
         return [kept + "."]
     val = m["best_val_accuracy"] - model4["final_val_accuracy"]
@@ -81,12 +88,14 @@ def beyond_section(metrics: dict) -> list[str]:
              "step of the TensorFlow transfer-learning tutorial. Its numbers are not compared "
              "with the study's and it is never the study's best model.", ""]
     model4 = metrics["models"].get("model4")
+    sizes = {k: sum(v.values()) for k, v in metrics["exploration"]["label_counts"].items()}
     for name, m in extra.items():
         lines += [f"### {name}: {m['architecture']}", ""]
         if collapsed(m):
             body = collapse_lines(m)
         else:
-            body = [_how(m), _origin(m), *_versus_model4(m, model4), _cost(m), *_seed_line(m)]
+            body = [_how(m), _origin(m), *_versus_model4(m, model4, sizes), _cost(m),
+                    *_seed_line(m)]
         lines += [f"- {line}" for line in body]
         if m.get("added"):
             lines.append(f"- Added to this run later: `{m['added']['command']}` on "

@@ -227,7 +227,8 @@ def train_model(number: int, weights_path, ctx: RunContext) -> dict:
              f"{saved['params']['total']:,} parameters")
     trained = [r["history"] for r in runs if r["stopped"] == "completed"]
     title = f"{name}: training vs validation accuracy"
-    plot_accuracy(trained or [reported["history"]], ctx.out / files["plot"], title)
+    plot_accuracy(trained or [reported["history"]], ctx.out / files["plot"], title,
+                  kept_epoch=reported.get("restored_epoch"))
     gap = reported["final_train_accuracy"] - reported["final_val_accuracy"]
     keys = ("final_train_accuracy", "final_val_accuracy", "best_val_accuracy", "best_epoch",
             "test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "history")
