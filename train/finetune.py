@@ -10,10 +10,12 @@ The TensorFlow transfer-learning tutorial's next step after a frozen base. Choic
 - Every BatchNormalization stays frozen and in inference mode: the base is called with
   `training=False` (model4's graph) and its BN layers are non-trainable, so their moving
   statistics are ImageNet's and a batch of 32 never replaces them.
-- Adam at 1e-5, a hundredth of the head's 1e-3: the rate of the tutorial's fine-tuning step
-  (its head trained at 1e-4) and of Keras's transfer-learning guide. A tenth (1e-4) would be
-  the tutorial's ratio; with 1.9M weights let loose on 2,000 training images the smaller step
-  is the careful one, and it was chosen before any run (nothing here was tuned on test).
+- Adam at 1e-4, a tenth of the head's 1e-3: the tutorial's ratio (its head trained at 1e-4,
+  its fine-tuning at 1e-5). The tutorial's absolute rate, 1e-5, was tried first on the
+  committed run's model4 (seed 1337): validation accuracy moved from 97.3% to 97.9% at epoch
+  2 and then not at all for four epochs. 1e-4 reached 98.5% at epoch 3. The rule, fixed
+  before the second run, was "the higher validation accuracy of the kept epoch wins"; the
+  test split chose nothing.
 - At most `TrainConfig.fine_tune_epochs` (10) epochs; the weights of the epoch with the best
   validation accuracy (the earliest on a tie) are restored at the end, and the run stops
   after `PATIENCE` epochs without improvement. The test split plays no part in any of this.

@@ -17,6 +17,7 @@ from train.config import (
     FINE_TUNE_LEARNING_RATE,
 )
 from train.report_beyond import beyond_section, study_models
+from train.seeds import kept_val_accuracy
 from train.report_runs import (
     collapse_lines,
     collapsed,
@@ -331,7 +332,7 @@ def summary_table(metrics: dict) -> str:
     header += f"{'train':>7} {'test':>7} {'gap':>6}  {'trainable':>10} {'s/epoch':>8}  verdict"
     rows = [header, "-" * len(header)]
     for name, m in metrics["models"].items():
-        row = (f"{name:<7} {m['seed']:>5} {pct(m['final_val_accuracy']):>7} "
+        row = (f"{name:<7} {m['seed']:>5} {pct(kept_val_accuracy(m)):>7} "
                f"{pct(m['best_val_accuracy']):>7} ")
         if study:
             row += f"{study_range(study[name]['val_accuracy']) if name in study else 'beyond':>8} "
