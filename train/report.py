@@ -17,7 +17,6 @@ from train.config import (
     FINE_TUNE_LEARNING_RATE,
 )
 from train.report_beyond import beyond_section, study_models
-from train.seeds import kept_val_accuracy
 from train.report_runs import (
     collapse_lines,
     collapsed,
@@ -27,6 +26,7 @@ from train.report_runs import (
     seeds_section,
     study_range,
 )
+from train.seeds import kept_val_accuracy
 
 # What the study reported, to print beside ours (validation accuracy as a [low, high] range).
 STUDY = {
