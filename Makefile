@@ -11,7 +11,7 @@ EPOCHS ?= 20
 SEED ?= 1337
 SEEDS ?=
 COLLAPSE_RETRIES ?= 2
-MODELS ?= 1,2,3,4
+MODELS ?= 1,2,3,4,5
 FINE_TUNE_EPOCHS ?= 10
 FINE_TUNE_LR ?= 1e-4
 QUANTIZATION ?= int8
@@ -31,7 +31,7 @@ STAMP := $(VENV)/.stamp-install
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
-	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/"
+	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/, then model5 (beyond it)"
 	@echo "make export    convert model4 to $(QUANTIZATION) TFLite and run the parity check"
 	@echo "make parity    re-run the parity gate on the exported model (exit 3: the gate failed)"
 	@echo "make bundle    copy the exported int8 model into edge/models/ (the bundled default)"
