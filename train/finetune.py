@@ -4,9 +4,9 @@ The TensorFlow transfer-learning tutorial's next step after a frozen base. Choic
 
 - From `block_13_expand` (layer 116 of 154) up: blocks 13-16 and Conv_1, the last block that
   downsamples (10x10 to 5x5) and everything after it. The tutorial cuts at layer 100, inside
-  block_11; a block boundary keeps each inverted-residual block whole, and the layers above it
-  run at 5x5, so their backward pass costs little on two cores while holding 1.86M of the
-  base's 2.26M weights, the most ImageNet-specific ones.
+  block_11; a block boundary keeps each inverted-residual block whole, and everything after
+  block 13's expansion runs at 5x5, so the backward pass costs little on two cores while it
+  reaches 1.66M of the base's 2.26M weights, the most ImageNet-specific ones.
 - Every BatchNormalization stays frozen and in inference mode: the base is called with
   `training=False` (model4's graph) and its BN layers are non-trainable, so their moving
   statistics are ImageNet's and a batch of 32 never replaces them.
