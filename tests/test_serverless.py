@@ -55,6 +55,24 @@ def test_redelivery_is_skipped_and_a_new_version_is_reclassified(s3):
     assert keys(s3, OUT) == [OUT + "a/pet.jpg.json"]
 
 
+def test_other_labels_or_crop_redo_a_result_instead_of_skipping_it(
+        s3, tmp_path, monkeypatch):
+    red = upload(s3, "s/pet.jpg", RED)
+    event = s3_event([red])
+    assert serverless.handler(event)["classified"] == 1
+    swapped = tmp_path / "swapped.txt"
+    swapped.write_text("dogs\ncats\n")
+    monkeypatch.setenv("LABELS_PATH", str(swapped))
+    serverless.reset()
+    again = serverless.handler(event)
+    assert (again["classified"], again["skipped"]) == (1, 0)
+    assert result(s3, "s/pet.jpg")["label"] == "dogs"
+    assert serverless.handler(event)["skipped"] == 1
+    monkeypatch.setenv("CROP", "center")
+    serverless.reset()
+    assert serverless.handler(event)["classified"] == 1
+
+
 def test_sqs_reports_only_retryable_messages(s3, monkeypatch):
     red = upload(s3, "q/red.jpg", RED)
     ok = json.dumps(s3_event([red]))
