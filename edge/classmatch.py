@@ -2,7 +2,7 @@
 
 People name folders "Cats", "golden_retriever" or "hot dog" for labels "cats",
 "golden retriever" and "hotdog, hot dog, red hot" (ImageNet's comma-separated synonyms).
-A folder matches a label by the first rule that finds any: the exact name; then the name
+A folder matches a label by the first rule that finds any: the exact label; then the name
 with case, "_"/"-" and repeated spaces ignored, against the label or one of its synonyms;
 then the same with a plural last word made singular ("cats" = "cat"). Two labels at the same
 rule, or two folders for one label, are refused: a guess there would mislabel every image.
@@ -43,19 +43,15 @@ def synonyms(label: str) -> list[str]:
 def match_folders(folders: Sequence[str], labels: Sequence[str]) -> dict[str, str]:
     """{folder name: label} for every folder; UsageError naming the folder and the labels to
     choose from when one matches none or several, or two folders match one label."""
-    rules = (
-        lambda s: s,
-        normalize,
-        singular,
-    )
     matched: dict[str, str] = {}
     for folder in folders:
-        for rule in rules:
+        hits = [label for label in labels if label == folder]
+        for rule in (normalize, singular):
+            if hits:
+                break
             key = rule(folder)
             hits = [label for label in labels
                     if key == rule(label) or any(key == rule(s) for s in synonyms(label))]
-            if hits:
-                break
         if len(set(hits)) > 1:
             raise UsageError(f"the class folder {folder!r} matches several of the model's "
                              f"labels ({', '.join(hits)}): rename it to one of them exactly.")
