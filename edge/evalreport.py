@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.config import STDOUT
-from edge.evaluate import OTHER, EvalResult, Outcome
+from edge.evalresult import OTHER, EvalResult, Outcome
 
 COLUMNS = ("path", "true", "predicted", "confidence", "correct", "error_kind", "error_message",
            "placed")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -23,6 +23,8 @@ from edge.classmatch import match_folders
 from edge.config import STDOUT, ClassifyConfig
 from edge.decode import silence_pillow_warnings
 from edge.errors import UsageError
+from edge.evalreport import write_rows
+from edge.evalresult import EvalResult, Outcome
 from edge.files import FileWalker
 from edge.progress import Progress, Summary
 from edge.runner import check_layout
@@ -30,7 +32,6 @@ from edge.runtime import cpu_threads, default_interpreter_threads
 from edge.sorting import Sorter
 
 WRONG = "wrong"
-OTHER = "(other)"
 
 
 @dataclass(frozen=True)
@@ -75,95 +76,6 @@ class EvalConfig:
                              "or .json, or pass --format.")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One image: its true class (the model's label for its folder) and the answer."""
-
-    path: str
-    true: str
-    predicted: str | None = None
-    confidence: float | None = None
-    error_kind: str | None = None
-    error_message: str | None = None
-    placed: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error_kind is None
-
-    @property
-    def correct(self) -> bool:
-        return self.ok and self.predicted == self.true
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    """Every image's outcome and the figures made from them. `classes` are the labels of
-    the class folders, in folder order; scores cover only the images that could be read."""
-
-    model_name: str
-    folders: tuple[tuple[str, str], ...]
-    outcomes: tuple[Outcome, ...]
-    elapsed: float = 0.0
-    skipped: int = 0
-    stray: int = 0
-    skipped_links: int = 0
-    interrupted: bool = False
-    sorted: int = 0
-    classes: tuple[str, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "classes", tuple(label for _, label in self.folders))
-
-    @property
-    def scored(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.ok]
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.ok]
-
-    @property
-    def misclassified(self) -> list[Outcome]:
-        return [o for o in self.scored if not o.correct]
-
-    @property
-    def accuracy(self) -> float | None:
-        scored = self.scored
-        return sum(o.correct for o in scored) / len(scored) if scored else None
-
-    def counts(self) -> Counter:
-        """(true, predicted) -> images; predictions outside `classes` keep their label."""
-        return Counter((o.true, o.predicted) for o in self.scored)
-
-    def confusion(self) -> tuple[tuple[str, ...], list[list[int]]]:
-        """(columns, rows): one row per class, one column per class plus OTHER for every
-        prediction outside the folders' classes."""
-        counts = self.counts()
-        outside = any(p not in self.classes for _, p in counts)
-        columns = self.classes + ((OTHER,) if outside else ())
-        rows = [[counts[(t, p)] for p in self.classes]
-                + ([sum(n for (tt, p), n in counts.items() if tt == t and p not in self.classes)]
-                   if outside else [])
-                for t in self.classes]
-        return columns, rows
-
-    def outside(self) -> Counter:
-        """Predicted labels that are none of the folders' classes, with their counts."""
-        return Counter(o.predicted for o in self.scored if o.predicted not in self.classes)
-
-    def images(self, label: str) -> int:
-        return sum(1 for o in self.scored if o.true == label)
-
-    def precision(self, label: str) -> float | None:
-        predicted = [o for o in self.scored if o.predicted == label]
-        return sum(o.correct for o in predicted) / len(predicted) if predicted else None
-
-    def recall(self, label: str) -> float | None:
-        truth = [o for o in self.scored if o.true == label]
-        return sum(o.correct for o in truth) / len(truth) if truth else None
-
-
 def evaluate(
     config: EvalConfig,
     classifier: Classifier | None = None,
@@ -178,8 +90,6 @@ def evaluate(
     UsageError for a folder or option that cannot be evaluated, ModelLoadError when the
     model cannot run.
     """
-    from edge.evalreport import write_rows
-
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     stop = stop or threading.Event()
     config.validate()
