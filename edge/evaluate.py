@@ -3,8 +3,9 @@
 The images go through the same classifier, decoding threads and pixel path as a plain run, so
 the figures are what the device will do. Class folders are matched to the model's labels by
 `edge.classmatch`; images that cannot be read are counted and listed, never scored. With
---sort-into, each misclassified image is placed (by `edge.sorting`'s rules) under
-`DIR/wrong/<true>-as-<predicted>/`, and that tree is never read as input.
+--sort-into OUT, each misclassified image is placed (by `edge.sorting`'s rules) under
+`OUT/wrong/<true>-as-<predicted>/`, and OUT is never read as input. A --threshold answer of
+"uncertain" counts as a prediction outside the folders' classes.
 """
 
 from __future__ import annotations
@@ -69,11 +70,7 @@ class EvalConfig:
         if not self.folder.is_dir():
             raise UsageError(f"--eval {self.folder} is not a folder: give a folder holding one "
                              "subfolder of images per class (DIR/cats/*, DIR/dogs/*).")
-        config = self.classify_config()
-        config.validate()
-        if self.output not in (None, STDOUT) and config.output_format() is None:
-            raise UsageError(f"cannot tell the format of {self.output}: name it .csv, .jsonl "
-                             "or .json, or pass --format.")
+        self.classify_config().validate()
 
 
 def evaluate(

@@ -238,3 +238,10 @@ def test_bundled_model_on_the_validation_folder(validation_folder, tmp_path):
     assert result.accuracy == pytest.approx(expected["tflite_accuracy"])
     assert result.accuracy >= 0.96
     assert result.confusion()[1] == expected["confusion"]["tflite"]
+
+
+def test_uncertain_answers_are_outside_the_classes(tmp_path, model):
+    data = make_folder(tmp_path / "photos", {"cat": [RED, (128, 128, 128)]})
+    result = evaluate(EvalConfig(data, model=model, threshold=0.5, quiet=True))
+    assert result.confusion() == (("cat", "(other)"), [[1, 1]])
+    assert result.outside() == {"uncertain": 1}
