@@ -193,6 +193,9 @@ def evaluate_folder(config: EvalConfig) -> int:
     from edge.evalreport import format_report
     from edge.evaluate import evaluate
 
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # file names that are not valid UTF-8
+            stream.reconfigure(errors="backslashreplace")
     stop = threading.Event()
     restore = _install_sigint(stop, config.quiet)
     try:
@@ -209,7 +212,7 @@ def evaluate_folder(config: EvalConfig) -> int:
         _error(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
         return EXIT_FAILURES
     except KeyboardInterrupt:
-        _error("aborted")
+        _error("aborted before the report")
         return EXIT_INTERRUPTED
     finally:
         restore()
