@@ -75,8 +75,8 @@ def build_model(kind: str = "int8", size: int = 16, output: str = "probabilities
     if not fixture.is_file():
         raise FileNotFoundError(f"{fixture} is not committed: add the variant to "
                                 "tests/fixtures/make_models.py and run it.")
-    names = "-".join(class_names)
-    path = _cache_dir() / f"{kind}-{size}-{output}-{with_metadata}-{names}.tflite"
+    names = "" if class_names == CLASS_NAMES else "-" + "-".join(class_names)
+    path = _cache_dir() / f"{kind}-{size}-{output}-{with_metadata}{names}.tflite"
     shutil.copyfile(fixture, path)
     if with_metadata:
         dtype = "uint8" if kind == "int8" else "float32"
