@@ -45,7 +45,7 @@ def run(
     stderr = stderr or sys.stderr
     stop = stop or threading.Event()
     config.validate()
-    _check_layout(config)
+    check_layout(config)
     silence_pillow_warnings()
     threads = config.threads or cpu_threads()
     classifier = Classifier(config.model, config.labels, default_interpreter_threads(threads),
@@ -96,7 +96,7 @@ def run(
     return summary
 
 
-def _check_layout(config: ClassifyConfig) -> None:
+def check_layout(config: ClassifyConfig) -> None:
     """Refuse an --output that is one of the inputs and a --sort-into tree holding an input:
     the first would overwrite a photo, the second would read its own copies forever."""
     output = config.output
