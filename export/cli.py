@@ -30,8 +30,9 @@ DATA_DIR = typer.Option(D.data_dir, help="The dataset folder, if it moved since 
                         "written.")
 RESIZE = typer.Option(D.resize, help="Edge resize: tf-bilinear | pillow-bilinear (default: "
                       "tf-bilinear on export, the model's recorded method on parity).")
-DROP = typer.Option(D.max_accuracy_drop, help="Largest |accuracy difference| in points, on the "
-                    "validation folder and (when beyond chance) on the test split.")
+DROP = typer.Option(D.max_accuracy_drop, help="Largest accuracy loss (Keras minus TFLite) in "
+                    "points, on the validation folder and (when beyond chance) on the test "
+                    "split; a gain never fails.")
 AGREE = typer.Option(D.min_agreement, help="Smallest top-1 agreement on the validation folder "
                      "(0..1).")
 STUDY = typer.Option(D.resize_study, help="Also measure resize vs quantization gaps (float32 "

@@ -22,9 +22,10 @@ class ExportConfig:
     offsets (export.bias_correction; 0 turns it off). `resize` overrides the resize method
     recorded in the model for parity's edge path;
     `resize_study` also measures the other resize method and a float32 reference, to tell the
-    resize gap from the quantization gap. Thresholds: `max_accuracy_drop` is in points, on the
-    whole validation folder and on the test split (there only when the difference is beyond
-    chance, see export.parity.gate_checks); `min_agreement` a fraction of the validation folder.
+    resize gap from the quantization gap. Thresholds: `max_accuracy_drop` is the largest
+    accuracy *loss* in points (one-sided: a gain never fails), on the whole validation folder
+    and on the test split (there only when the loss is beyond chance, see
+    export.parity.gate_checks); `min_agreement` a fraction of the validation folder.
     """
 
     model: Path = Path("artifacts/model4.keras")

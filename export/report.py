@@ -249,10 +249,11 @@ def to_markdown(report: dict) -> str:
         f"{report['created']}.",
         "(a) the Keras model on the training pipeline's pixels; (b) the .tflite through "
         "`edge.Classifier.classify_paths` (edge's decode, resize and runtime).",
-        f"Gate: |accuracy difference| <= {th['max_accuracy_drop_points']} points on the "
-        f"validation folder and on the test split (there, failing only when the paired 95% "
-        f"interval excludes 0: one test image is 0.52 points), and top-1 agreement >= "
-        f"{th['min_agreement']:.0%} on the validation folder: "
+        f"Gate (is the device model no worse?): the TFLite model may not lose more than "
+        f"{th['max_accuracy_drop_points']} points of accuracy to Keras on the validation folder, "
+        f"nor on the test split when the loss is beyond chance there (its paired 95% interval "
+        f"wholly below 0; one test image is 0.52 points); a gain never fails. Top-1 agreement "
+        f">= {th['min_agreement']:.0%} on the validation folder: "
         f"**{'PASSED' if report['passed'] else 'FAILED'}**.",
         "",
         *_summary(report),
