@@ -17,12 +17,14 @@ import numpy as np
 FORMAT = "pawlite-parity/1"
 
 
-def _confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> list[list[int]]:
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """Rows: true class, columns: predicted class; a prediction of -1 (an image edge could not
+    read) is counted in no column."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
     matrix = np.zeros((k, k), np.int64)
-    for true, pred in zip(labels, predicted, strict=True):
-        if pred >= 0:
-            matrix[true, pred] += 1
-    return matrix.tolist()
+    ok = predicted >= 0
+    np.add.at(matrix, (labels[ok], predicted[ok]), 1)
+    return matrix
 
 
 def paired_interval_points(gained: int, lost: int, n: int) -> list[float]:
@@ -112,8 +114,8 @@ def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray,
         mean_abs_prob_diff=float(diff.mean()) if diff.size else 0.0,
         edge_errors=int((~ok).sum()),
         per_class=per_class,
-        confusion={"keras": _confusion(labels, k_pred, len(class_names)),
-                   "tflite": _confusion(labels, t_pred, len(class_names))},
+        confusion={"keras": confusion_matrix(labels, k_pred, len(class_names)).tolist(),
+                   "tflite": confusion_matrix(labels, t_pred, len(class_names)).tolist()},
     )
 
 
@@ -152,13 +154,16 @@ def resize_finding(study: list[dict], recorded: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-def build_report(config, split, keras_sha256: str, rows: list, study: list[dict]) -> dict:
-    """parity.json's document; `rows` are export.parity.VariantResult, one per checked model."""
+def build_report(config, split, keras_sha256: str, rows: list, study: list[dict],
+                 choice=None) -> dict:
+    """parity.json's document; `rows` are export.parity.VariantResult, one per checked model;
+    `choice` (export.choose.ModelChoice) says why this Keras model was converted."""
     return {
         "format": FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.to_json(),
         "keras_model": str(config.model),
+        "model_choice": choice.to_json() if choice is not None else None,
         "keras_sha256": keras_sha256,
         "class_names": list(split.class_names),
         "dataset_sha256": split.dataset_sha256,
@@ -225,6 +230,57 @@ def _changed(s: dict) -> str:
             f"{lo:+.2f} to {hi:+.2f}.")
 
 
+def _choice(choice: dict | None) -> list[str]:
+    if not choice:
+        return []
+    return [f"Converted **{choice['model']}**: {choice['reason']}."]
+
+
+def _bundle(bundle: dict | None) -> list[str]:
+    """Why `export bundle` shipped this model rather than another exported one."""
+    if not bundle:
+        return []
+    out = ["## Why this model is bundled", "",
+           f"`{bundle['file']}` is {bundle['model']}'s {bundle['variant']} export: "
+           f"{bundle['reason']}.", "",
+           "| model | gate | accuracy on the validation split (TFLite) | agreement | note |",
+           "|---|---|---|---|---|"]
+    out += [f"| {c['model']} | {'passed' if c['passed'] else '**failed**'} | "
+            f"{_pct(c['validation_accuracy'])} | {_pct(c['agreement'])} | {c['note']} |"
+            for c in bundle["candidates"]]
+    return out + [""]
+
+
+def _pictures(report: dict) -> list[str]:
+    """The figures of each checked model, linked by file name (they sit beside parity.md)."""
+    out = ["## The errors as pictures", ""]
+    for row in report["variants"]:
+        figures = row.get("figures")
+        if not figures:
+            continue
+        files, counts = figures["files"], figures["counts"]
+        rel = figures["reliability"]
+        bins = rel["keras"]["bins"]
+        out += [f"### {row['variant']}", "",
+                f"![confusion matrices, Keras and {row['variant']}]({files['confusion']})", "",
+                f"Calibration on the validation folder ({rel['keras']['n']} images; "
+                f"{len(bins)} equal-width bins of top-1 confidence from {bins[0]['low']:.2f} "
+                f"to {bins[-1]['high']:.2f}): expected calibration error Keras "
+                f"{100 * rel['keras']['ece']:.2f} points, {row['variant']} "
+                f"{100 * rel['tflite']['ece']:.2f} points.", "",
+                f"![reliability diagram]({files['reliability']})", ""]
+        for key, what in (("errors", "images Keras or the TFLite model gets wrong"),
+                          ("disagreements", "images the TFLite model answers differently "
+                                            "from Keras")):
+            if files[key]:
+                out += [f"{counts[key]} {what} (validation folder, most confident TFLite answer"
+                        " first; green: right, red: wrong):", "",
+                        f"![{what}]({files[key]})", ""]
+            else:
+                out += [f"No {what} on the validation folder.", ""]
+    return out if len(out) > 2 else []
+
+
 def _study(report: dict) -> list[str]:
     study = report["resize_study"]
     out = ["## Where the gap comes from (validation folder)", ""]
@@ -249,6 +305,7 @@ def to_markdown(report: dict) -> str:
         f"{report['created']}.",
         "(a) the Keras model on the training pipeline's pixels; (b) the .tflite through "
         "`edge.Classifier.classify_paths` (edge's decode, resize and runtime).",
+        *_choice(report.get("model_choice")),
         f"Gate (is the device model no worse?): the TFLite model may not lose more than "
         f"{th['max_accuracy_drop_points']} points of accuracy to Keras on the validation folder, "
         f"nor on the test split when the loss is beyond chance there (its paired 95% interval "
@@ -258,6 +315,8 @@ def to_markdown(report: dict) -> str:
         "",
         *_summary(report),
         "",
+        *_bundle(report.get("bundle")),
+        *_pictures(report),
         *_study(report),
         "## Details",
         "",

@@ -41,8 +41,11 @@ def test_export_then_parity_passes_and_writes_both_reports(tiny):
     result = CliRunner().invoke(app, _args(tiny, "--quantization", "float32"))
     assert result.exit_code == 0, result.output
     assert "float32: test" in result.output and "passed" in result.output
-    report = json.loads((tiny.out / "parity.json").read_text())
+    report_dir = tiny.out / "model4_parity"
+    assert f"report: {report_dir / 'parity.md'}" in result.output
+    report = json.loads((report_dir / "parity.json").read_text())
     assert report["passed"] is True
+    assert report["model_choice"] == {"model": "model4", "reason": "named by the user (model4)"}
     (row,) = report["variants"]
     assert row["variant"] == "float32" and row["resize"] == "tf-bilinear"
     assert row["from_this_keras_model"] is True
@@ -53,8 +56,10 @@ def test_export_then_parity_passes_and_writes_both_reports(tiny):
     assert sum(map(sum, folder["confusion"]["tflite"])) == 20
     study = {(r["variant"], r["resize"]) for r in report["resize_study"]["rows"]}
     assert study == {("float32", "tf-bilinear"), ("float32", "pillow-bilinear")}
-    markdown = (tiny.out / "parity.md").read_text()
+    markdown = (report_dir / "parity.md").read_text()
     assert "**PASSED**" in markdown and "Where the gap comes from" in markdown
+    for name in row["figures"]["files"].values():
+        assert name is None or f"]({name})" in markdown and (report_dir / name).is_file()
 
 
 def test_parity_fails_on_a_model_with_swapped_labels(tiny, tmp_path):
@@ -67,11 +72,11 @@ def test_parity_fails_on_a_model_with_swapped_labels(tiny, tmp_path):
     # one-sided accuracy rules let that pass, and the agreement rule is what catches the swap.
     assert "+100.00 points" in result.output
     assert "FAILED: top-1 agreement on validation folder\n" in result.output
-    report = json.loads((tmp_path / "parity.json").read_text())
+    report = json.loads((tmp_path / "model4_parity" / "parity.json").read_text())
     assert report["passed"] is False
     assert report["variants"][0]["sets"]["validation_folder"]["agreement"] == 0.0
     assert report["variants"][0]["from_this_keras_model"] is False
-    assert "**FAILED**" in (tmp_path / "parity.md").read_text()
+    assert "**FAILED**" in (tmp_path / "model4_parity" / "parity.md").read_text()
 
 
 def test_parity_before_export_is_a_user_error(tiny, tmp_path):
@@ -87,7 +92,7 @@ def test_missing_keras_model_is_a_user_error(tiny, tmp_path):
     result = CliRunner().invoke(app, ["--model", str(tmp_path / "none.keras"),
                                       "--split", str(tiny.split), "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "none.keras not found. Train it first" in result.output
+    assert "none.keras not found (" in result.output and "Train it first" in result.output
     assert "Traceback" not in result.output
 
 
