@@ -112,13 +112,14 @@ def bundle_command(
 ) -> None:
     """Ship the best exported int8 model that passed its parity gate (most accurate on the
     validation split through edge) with its report and pictures, as edge's default model."""
-    from export.bundle import BundleConfig, bundle
+    from export.bundle import BUNDLED_NAME, BundleConfig, bundle
 
     try:
         chosen, markdown = bundle(BundleConfig(artifacts=artifacts, dest=dest))
     except USER_ERRORS as exc:
         raise _fail(exc) from None
-    typer.echo(f"bundled {chosen.tflite} as {dest}/; report: {markdown}")
+    typer.echo(f"bundled {chosen.tflite} ({chosen.model}) as {dest / BUNDLED_NAME}; "
+               f"report: {markdown}")
 
 
 def _gate(options: dict, action) -> None:

@@ -81,7 +81,8 @@ def _answer(who: str, probs: np.ndarray, label: int, names) -> tuple[str, tuple]
 
 
 def tile(ev: Evaluated, i: int) -> Tile:
-    """Image `i` as the model saw it; caption: truth, the TFLite and Keras answers, file."""
+    """Image `i` as the model saw it; caption: truth, the TFLite and Keras answers, the file
+    (marked [test] when it is in the test split)."""
     from edge.errors import EdgeError
 
     try:
@@ -89,12 +90,12 @@ def tile(ev: Evaluated, i: int) -> Tile:
     except (EdgeError, OSError):
         image = np.full((32, 32, 3), 200, np.uint8)
     label = int(ev.labels[i])
-    where = "test" if i >= len(ev.labels) - ev.n_test else "validation"
+    where = " [test]" if i >= len(ev.labels) - ev.n_test else ""
     return Tile(image, (
         (f"true: {ev.class_names[label]}", PLAIN),
         _answer(ev.variant, ev.tflite[i], label, ev.class_names),
         _answer("Keras", ev.keras[i], label, ev.class_names),
-        (f"{Path(ev.paths[i]).name} ({where})", NOTE),
+        (f"{Path(ev.paths[i]).name}{where}", NOTE),
     ))
 
 
@@ -158,7 +159,7 @@ def reliability_figure(rel: dict, ev: Evaluated, path: Path) -> None:
     for shift, (who, key, colour) in zip((-0.2, 0.2), series, strict=True):
         used = [b for b in rel[key]["bins"] if b["n"]]
         top.plot([b["confidence"] for b in used], [b["accuracy"] for b in used], marker="o",
-                 color=colour, label=f"{who}: ECE {100 * rel[key]['ece']:.2f} points")
+                 color=colour, label=f"{who}: ECE {100 * rel[key]['ece']:.2f}%")
         centres = [(b["low"] + b["high"]) / 2 + shift * width for b in rel[key]["bins"]]
         bottom.bar(centres, [b["n"] for b in rel[key]["bins"]], width=0.4 * width,
                    color=colour)
@@ -166,10 +167,9 @@ def reliability_figure(rel: dict, ev: Evaluated, path: Path) -> None:
     top.set_ylim(min(low, *(b["accuracy"] for k in ("keras", "tflite")
                             for b in rel[k]["bins"] if b["n"])) - 0.02, 1.01)
     top.legend(loc="upper left", fontsize=9)
-    top.set_title(f"Reliability on the validation folder ({rel['keras']['n']} images): "
-                  f"{len(bins)} equal-width bins\nof top-1 confidence from {low:.2f} to "
-                  f"{high:.2f}; ECE = mean |accuracy - confidence|, weighted by bin size",
-                  fontsize=9)
+    top.set_title(f"Reliability, validation folder ({rel['keras']['n']} images), {len(bins)} "
+                  f"bins of top-1 confidence\nECE: mean |accuracy - confidence| weighted by "
+                  "the images in each bin", fontsize=10)
     bottom.set_yscale("log")
     bottom.set_ylabel("images")
     bottom.set_xlabel("top-1 confidence")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from export.report_sections import bundle_section, choice_section, pct, pictures_section
+
 FORMAT = "pawlite-parity/1"
 
 
@@ -177,10 +179,6 @@ def build_report(config, split, keras_sha256: str, rows: list, study: list[dict]
     }
 
 
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
-
-
 def _summary(report: dict) -> list[str]:
     out = ["| variant | size | latency (1 image) | test acc Keras | test acc TFLite | diff (points)"
            " | agreement (validation folder) | max abs dp | passed |",
@@ -189,8 +187,8 @@ def _summary(report: dict) -> list[str]:
         t, v = r["sets"]["test"], r["sets"]["validation_folder"]
         out.append(
             f"| {r['variant']} | {r['size_bytes'] / 1e6:.2f} MB | {r['latency_ms']:.1f} ms | "
-            f"{_pct(t['keras_accuracy'])} | {_pct(t['tflite_accuracy'])} | "
-            f"{t['accuracy_diff_points']:+.2f} | {_pct(v['agreement'])} | "
+            f"{pct(t['keras_accuracy'])} | {pct(t['tflite_accuracy'])} | "
+            f"{t['accuracy_diff_points']:+.2f} | {pct(v['agreement'])} | "
             f"{v['max_prob_diff']:.4f} | {'yes' if r['passed'] else '**NO**'} |"
         )
     return out
@@ -207,13 +205,17 @@ def _details(row: dict, class_names: list[str]) -> list[str]:
     if row.get("from_this_keras_model") is False:
         out += ["Warning: this file was exported from another Keras model than the one compared "
                 "here (keras_sha256 differs).", ""]
+    out += ["| gate check | value | limit | passed |", "|---|---|---|---|"]
+    out += [f"| {c['name']} | {c['value']:.4g} | {c['limit']:.4g} | "
+            f"{'yes' if c['passed'] else '**NO**'} |" for c in row["checks"]]
+    out.append("")
     for name, s in row["sets"].items():
-        out += [f"**{name}** ({s['n']} images): Keras {_pct(s['keras_accuracy'])}, TFLite "
-                f"{_pct(s['tflite_accuracy'])}, agreement {_pct(s['agreement'])} "
+        out += [f"**{name}** ({s['n']} images): Keras {pct(s['keras_accuracy'])}, TFLite "
+                f"{pct(s['tflite_accuracy'])}, agreement {pct(s['agreement'])} "
                 f"({s['disagreements']} disagreements, {s['edge_errors']} edge errors)", "",
                 _changed(s), "",
                 "| class | n | Keras | TFLite |", "|---|---|---|---|"]
-        out += [f"| {c} | {p['n']} | {_pct(p['keras_accuracy'])} | {_pct(p['tflite_accuracy'])} |"
+        out += [f"| {c} | {p['n']} | {pct(p['keras_accuracy'])} | {pct(p['tflite_accuracy'])} |"
                 for c, p in s["per_class"].items()]
         out += ["", "Confusion (rows: true, columns: predicted as " + ", ".join(class_names) + "):"]
         for who in ("keras", "tflite"):
@@ -230,65 +232,14 @@ def _changed(s: dict) -> str:
             f"{lo:+.2f} to {hi:+.2f}.")
 
 
-def _choice(choice: dict | None) -> list[str]:
-    if not choice:
-        return []
-    return [f"Converted **{choice['model']}**: {choice['reason']}."]
-
-
-def _bundle(bundle: dict | None) -> list[str]:
-    """Why `export bundle` shipped this model rather than another exported one."""
-    if not bundle:
-        return []
-    out = ["## Why this model is bundled", "",
-           f"`{bundle['file']}` is {bundle['model']}'s {bundle['variant']} export: "
-           f"{bundle['reason']}.", "",
-           "| model | gate | accuracy on the validation split (TFLite) | agreement | note |",
-           "|---|---|---|---|---|"]
-    out += [f"| {c['model']} | {'passed' if c['passed'] else '**failed**'} | "
-            f"{_pct(c['validation_accuracy'])} | {_pct(c['agreement'])} | {c['note']} |"
-            for c in bundle["candidates"]]
-    return out + [""]
-
-
-def _pictures(report: dict) -> list[str]:
-    """The figures of each checked model, linked by file name (they sit beside parity.md)."""
-    out = ["## The errors as pictures", ""]
-    for row in report["variants"]:
-        figures = row.get("figures")
-        if not figures:
-            continue
-        files, counts = figures["files"], figures["counts"]
-        rel = figures["reliability"]
-        bins = rel["keras"]["bins"]
-        out += [f"### {row['variant']}", "",
-                f"![confusion matrices, Keras and {row['variant']}]({files['confusion']})", "",
-                f"Calibration on the validation folder ({rel['keras']['n']} images; "
-                f"{len(bins)} equal-width bins of top-1 confidence from {bins[0]['low']:.2f} "
-                f"to {bins[-1]['high']:.2f}): expected calibration error Keras "
-                f"{100 * rel['keras']['ece']:.2f} points, {row['variant']} "
-                f"{100 * rel['tflite']['ece']:.2f} points.", "",
-                f"![reliability diagram]({files['reliability']})", ""]
-        for key, what in (("errors", "images Keras or the TFLite model gets wrong"),
-                          ("disagreements", "images the TFLite model answers differently "
-                                            "from Keras")):
-            if files[key]:
-                out += [f"{counts[key]} {what} (validation folder, most confident TFLite answer"
-                        " first; green: right, red: wrong):", "",
-                        f"![{what}]({files[key]})", ""]
-            else:
-                out += [f"No {what} on the validation folder.", ""]
-    return out if len(out) > 2 else []
-
-
 def _study(report: dict) -> list[str]:
     study = report["resize_study"]
     out = ["## Where the gap comes from (validation folder)", ""]
     if study["rows"]:
         out += ["| model | resize | TFLite acc | diff (points) | agreement | disagreements |"
                 " max abs dp | mean abs dp |", "|---|---|---|---|---|---|---|---|"]
-        out += [f"| {r['variant']} | {r['resize']} | {_pct(r['tflite_accuracy'])} | "
-                f"{r['accuracy_diff_points']:+.2f} | {_pct(r['agreement'])} | "
+        out += [f"| {r['variant']} | {r['resize']} | {pct(r['tflite_accuracy'])} | "
+                f"{r['accuracy_diff_points']:+.2f} | {pct(r['agreement'])} | "
                 f"{r['disagreements']} | {r['max_prob_diff']:.4f} | "
                 f"{r['mean_abs_prob_diff']:.4f} |" for r in study["rows"]]
         out.append("")
@@ -305,7 +256,7 @@ def to_markdown(report: dict) -> str:
         f"{report['created']}.",
         "(a) the Keras model on the training pipeline's pixels; (b) the .tflite through "
         "`edge.Classifier.classify_paths` (edge's decode, resize and runtime).",
-        *_choice(report.get("model_choice")),
+        *choice_section(report.get("model_choice")),
         f"Gate (is the device model no worse?): the TFLite model may not lose more than "
         f"{th['max_accuracy_drop_points']} points of accuracy to Keras on the validation folder, "
         f"nor on the test split when the loss is beyond chance there (its paired 95% interval "
@@ -315,8 +266,8 @@ def to_markdown(report: dict) -> str:
         "",
         *_summary(report),
         "",
-        *_bundle(report.get("bundle")),
-        *_pictures(report),
+        *bundle_section(report.get("bundle")),
+        *pictures_section(report),
         *_study(report),
         "## Details",
         "",

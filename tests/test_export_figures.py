@@ -83,8 +83,8 @@ def test_write_figures_puts_every_mistake_and_every_disagreement_on_a_sheet(tmp_
 def test_a_tile_says_truth_both_answers_and_where_the_image_is(tmp_path):
     ev = _evaluated(tmp_path)
     lines = [text for text, _ in tile(ev, 4).lines]
-    assert lines == ["true: cats", "int8: dogs 70%", "Keras: dogs 70%", "img4.png (validation)"]
-    assert tile(ev, 5).lines[-1][0] == "img5.png (test)"
+    assert lines == ["true: cats", "int8: dogs 70%", "Keras: dogs 70%", "img4.png"]
+    assert tile(ev, 5).lines[-1][0] == "img5.png [test]"
     assert tile(ev, 2).lines[1][1] == WRONG and tile(ev, 1).lines[1][1] != WRONG
 
 
