@@ -64,6 +64,7 @@ def write_figures(ev: Evaluated, out: Path) -> dict:
             order = sorted(indices, key=lambda i: -_confidence(ev.tflite[i]))
             contact_sheet([tile(ev, i) for i in order], out / names[key], title)
         else:
+            (out / names[key]).unlink(missing_ok=True)  # an earlier run's sheet
             names[key] = None
     return {"files": names, "counts": counts, "reliability": {"set": "validation_folder",
                                                              **rel}}

@@ -92,6 +92,8 @@ def test_no_disagreement_means_no_sheet_and_says_so(tmp_path):
     ev = _evaluated(tmp_path)
     same = Evaluated(ev.variant, ev.paths, ev.labels, ev.n_test, ev.class_names, ev.keras,
                      ev.keras.copy(), ev.load)
-    figures = write_figures(same, tmp_path / "same")
+    write_figures(ev, tmp_path / "report")
+    figures = write_figures(same, tmp_path / "report")
     assert figures["files"]["disagreements"] is None
+    assert not (tmp_path / "report" / "disagreements_int8.jpg").exists()
     assert figures["counts"]["disagreements"] == 0
