@@ -33,7 +33,8 @@ class ModelChoice:
 def saved_val_accuracy(entry: dict) -> float | None:
     """Validation accuracy of the weights in the .keras file: the best epoch's when training
     restored it (model5 records `restored_epoch`), else the last epoch's (the study's models)."""
-    key = "best_val_accuracy" if entry.get("restored_epoch") else "final_val_accuracy"
+    restored = entry.get("restored_epoch") is not None
+    key = "best_val_accuracy" if restored else "final_val_accuracy"
     value = entry.get(key)
     return float(value) if value is not None else None
 
