@@ -13,6 +13,9 @@ SEEDS ?=
 COLLAPSE_RETRIES ?= 2
 MODELS ?= 1,2,3,4
 QUANTIZATION ?= int8
+# The Keras model export converts, by name in $(ARTIFACTS) (model4, model5); empty: the best
+# validated MobileNetV2-based one there (metrics.json), see export/choose.py.
+MODEL ?=
 PYTEST_ARGS ?=
 LAMBDA_OUT ?= build/lambda
 MEDIAPIPE_VENV ?= .venv-mediapipe
@@ -30,9 +33,9 @@ STAMP := $(VENV)/.stamp-install
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
 	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/"
-	@echo "make export    convert model4 to $(QUANTIZATION) TFLite and run the parity check"
+	@echo "make export    convert MODEL (default: the best validated of model4, model5) to $(QUANTIZATION) TFLite, run the parity gate"
 	@echo "make parity    re-run the parity gate on the exported model (exit 3: the gate failed)"
-	@echo "make bundle    copy the exported int8 model into edge/models/ (the bundled default)"
+	@echo "make bundle    copy the best exported int8 model that passed its gate into edge/models/"
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
 	@echo "make test-base edge's tests in $(BASE_VENV), the base install a device has (no TensorFlow)"
@@ -41,7 +44,7 @@ help:
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
-	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS QUANTIZATION"
+	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS MODEL QUANTIZATION"
 
 install: $(STAMP)
 
@@ -56,7 +59,8 @@ train: $(STAMP)
 		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)' \
 		--collapse-retries $(COLLAPSE_RETRIES) $(if $(SEEDS),--seeds '$(SEEDS)')
 
-EXPORT_PATHS = --model '$(ARTIFACTS)/model4.keras' --split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
+EXPORT_PATHS = $(if $(MODEL),--model '$(ARTIFACTS)/$(MODEL).keras') \
+	--split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
 
 export: $(STAMP)
 	$(PY) -m export $(EXPORT_PATHS) --quantization $(QUANTIZATION)
@@ -64,10 +68,10 @@ export: $(STAMP)
 parity: $(STAMP)
 	$(PY) -m export parity $(EXPORT_PATHS) --quantization $(QUANTIZATION)
 
-# Ship the exported int8 model (and its parity report) as edge's bundled default model.
-bundle:
-	cp '$(ARTIFACTS)/model4_int8.tflite' edge/models/cats_vs_dogs_int8.tflite
-	cp '$(ARTIFACTS)/parity.md' '$(ARTIFACTS)/parity.json' edge/models/
+# Ship the best exported int8 model that passed its parity gate (with its report and pictures)
+# as edge's bundled default model.
+bundle: $(STAMP)
+	$(PY) -m export bundle --artifacts '$(ARTIFACTS)' --dest edge/models
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
