@@ -236,7 +236,8 @@ def run(config: BenchConfig) -> dict:
     edge = contenders(tflite, keras_model, mp_python)["a edge-classify"][0](validation)[:1]
     startup = measure_startup(edge, one_image(validation, config.out / "one-image"), tflite,
                               config.repeats, config.out)
-    print(f"start-up: {startup}", file=sys.stderr)
+    print(f"start-up: --help {startup.help_s}, one image first result "
+          f"{startup.one_image_first_s}, cold start {startup.cold_start_s} s", file=sys.stderr)
     return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "load_start": load_start,
             "load_end": load(), "cpus": os.cpu_count(), "cpu_model": cpu_model(),
             "model": str(tflite), "keras_model": str(keras_model),
