@@ -85,9 +85,10 @@ def test_the_readme_table_is_refused_on_a_loaded_machine_and_written_when_quiet(
     assert reason.startswith("above 0.5: load average 0.60 at the start")
     assert "load 0.90 before validation / b" in reason and "0.70 cores during" in reason
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{MARKERS[0]}\nold table\n{MARKERS[1]}\noutro\n")
+    prose = f"the table lies between `{MARKERS[0]}` and `{MARKERS[1]}`\n"
+    readme.write_text(f"{prose}{MARKERS[0]}\nold\ntable\n{MARKERS[1]}\noutro\n")
     write_between_markers(readme, "new table")
-    assert readme.read_text() == f"intro\n{MARKERS[0]}\nnew table\n{MARKERS[1]}\noutro\n"
+    assert readme.read_text() == f"{prose}{MARKERS[0]}\nnew table\n{MARKERS[1]}\noutro\n"
     readme.write_text("no markers\n")
-    with pytest.raises(SystemExit, match="no <!-- bench-table:start -->"):
+    with pytest.raises(SystemExit, match="no <!-- bench-table:start --> ... "):
         write_between_markers(readme, "x")

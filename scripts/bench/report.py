@@ -196,12 +196,14 @@ def refusal(report: dict, limit: float = QUIET_LOAD) -> str | None:
 
 
 def write_between_markers(path: Path, text: str) -> None:
-    """Replace what lies between the bench-table markers in `path` with `text`."""
-    content = path.read_text()
+    """Replace the lines between the bench-table marker lines in `path` with `text` (a marker
+    counts only as a line of its own, so prose may name it)."""
+    lines = path.read_text().splitlines(keepends=True)
+    bare = [line.strip() for line in lines]
     start, end = MARKERS
-    head, found, rest = content.partition(start)
-    _, found_end, tail = rest.partition(end)
-    if not found or not found_end:
-        raise SystemExit(f"error: {path} has no {start} ... {end} markers; add them around "
-                         "the bench table.")
-    path.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+    if start not in bare or end not in bare[bare.index(start):]:
+        raise SystemExit(f"error: {path} has no {start} ... {end} marker lines; add them "
+                         "around the bench table.")
+    first = bare.index(start)
+    last = bare.index(end, first)
+    path.write_text("".join(lines[:first + 1]) + text + "\n" + "".join(lines[last:]))
