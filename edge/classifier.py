@@ -69,7 +69,8 @@ class Classifier:
     metadata does not give their normalization. `resize=None` uses the method recorded in the
     metadata; `crop="center"` crops to the input's aspect ratio first. `num_threads=None`
     gives the interpreter `edge.runtime.default_interpreter_threads()`. The rules are in
-    `edge.modelspec`; `self.spec` says what was decided and why. Not thread-safe: one
+    `edge.modelspec`; `self.spec` says what was decided and why, `self.kernels`
+    (`edge.runtime.Kernels`) which runtime and kernels run it. Not thread-safe: one
     interpreter, one caller at a time.
     """
 
@@ -91,7 +92,7 @@ class Classifier:
                 "pass --model PATH to a .tflite file."
             )
         self.model_path = path
-        self.interpreter = open_interpreter(path, num_threads)
+        self.interpreter, self.kernels = open_interpreter(path, num_threads)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
         self.spec = resolve_spec(path, self._input, self._output, labels, mean, std, resize, crop)

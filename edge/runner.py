@@ -56,7 +56,7 @@ def run(
                                                     and not _isatty(stdout))):
         fmt = "csv"
     existing, base = _start_record(config, fmt, classifier, stderr)
-    summary = Summary()
+    summary = Summary(kernels=classifier.kernels)
     exclude = [config.sort_into] if config.sort_into else []
     outputs = _output_files(config)
     walker = FileWalker(config.paths, config.recursive, exclude, outputs)

@@ -39,6 +39,7 @@ def test_s3_notification_writes_one_result_per_image(s3):
     assert [name for name, _ in cat["top_k"]] == ["cats", "dogs"]
     assert cat["source"]["etag"] == red["eTag"] and cat["error_kind"] is None
     assert cat["model"]["sha256"] == summary["model_sha256"]
+    assert summary["kernels"]["xnnpack"] is True and summary["kernels"]["threads"] >= 1
 
 
 def test_redelivery_is_skipped_and_a_new_version_is_reclassified(s3):

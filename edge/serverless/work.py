@@ -267,6 +267,7 @@ def summarize(kind: str, outcomes: list[Outcome], budget: Budget, worker: Worker
     failures += list(extra_failures)
     elapsed = budget.elapsed()
     load = worker.load_seconds
+    kernels = getattr(worker.classifier, "kernels", None)
     return Summary(kind, Counts(
         objects=len(outcomes) + deferred,
         classified=counts["classified"],
@@ -282,4 +283,5 @@ def summarize(kind: str, outcomes: list[Outcome], budget: Budget, worker: Worker
         model_load_s=round(load, 3) if load is not None else None,
         failures=tuple(failures[:MAX_LISTED_FAILURES]),
         failures_not_listed=max(0, len(failures) - MAX_LISTED_FAILURES),
+        kernels=kernels.to_json() if kernels is not None else None,
     ))
