@@ -18,6 +18,8 @@ import errno
 import os
 import stat
 import warnings
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -32,6 +34,9 @@ from edge.errors import (
     UnreadableFileError,
 )
 from edge.resize import resize_bilinear_tf
+
+if TYPE_CHECKING:
+    from edge.stageprofile import StageProfile
 
 # tf-bilinear: TF's half-pixel bilinear, what pawlite models are trained on.
 # asymmetric-bilinear: output pixel x samples input x * in/out (no half-pixel shift), what
@@ -68,30 +73,35 @@ def load_image(
     exif_rotate: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     crop: str = "none",
+    profile: StageProfile | None = None,
 ) -> np.ndarray:
     """Decode `path` by content and return a uint8 array of shape (height, width, 3).
 
     `size` is (height, width) like `tf.image.resize`. Raises an `ImageError` subclass whose
     `kind` says what went wrong ("empty", "not-an-image", "truncated", "too-large", ...).
+    `profile` times the decode and resize stages (`edge-classify --profile`).
     """
     if resize not in RESIZE_METHODS:
         raise ValueError(f"resize must be one of {RESIZE_METHODS}, not {resize!r}")
     if crop not in CROP_MODES:
         raise ValueError(f"crop must be one of {CROP_MODES}, not {crop!r}")
     height, width = size
-    try:
-        with _open_regular_file(path) as f:
-            image = _open_upright_rgb(f, (height, width), exif_rotate, max_pixels)
-    except OSError as e:
-        raise _os_error(e) from None
-    if crop == "center":
-        image = image.crop(center_crop_box(image.size, (height, width)))
-    if resize == "pillow-bilinear":
+    with profile.stage("decode") if profile else nullcontext():
+        try:
+            with _open_regular_file(path) as f:
+                image = _open_upright_rgb(f, (height, width), exif_rotate, max_pixels)
+        except OSError as e:
+            raise _os_error(e) from None
+        if crop == "center":
+            image = image.crop(center_crop_box(image.size, (height, width)))
+        if resize != "pillow-bilinear":
+            image = np.asarray(image, dtype=np.uint8)
+    with profile.stage("resize") if profile else nullcontext():
+        if resize != "pillow-bilinear":
+            return resize_bilinear_tf(image, (height, width), half_pixel=resize == "tf-bilinear")
         if image.size != (width, height):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
         return np.asarray(image, dtype=np.uint8)
-    pixels = np.asarray(image, dtype=np.uint8)
-    return resize_bilinear_tf(pixels, (height, width), half_pixel=resize == "tf-bilinear")
 
 
 def silence_pillow_warnings() -> None:
