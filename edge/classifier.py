@@ -18,6 +18,7 @@ import numpy as np
 
 from edge.decode import load_image
 from edge.errors import ImageError, ModelLoadError
+from edge.heap import TRIM_EVERY, release_free_memory
 from edge.modelspec import resolve_spec
 from edge.pipeline import ordered_batches
 from edge.runtime import cpu_threads, open_interpreter
@@ -168,7 +169,12 @@ class Classifier:
         """
         workers = workers or cpu_threads()
         load = partial(self.load, profile=profile) if profile else self.load
+        since_trim = 0
         for batch in ordered_batches(paths, load, max(1, batch_size), workers):
+            since_trim += len(batch)
+            if since_trim >= TRIM_EVERY:
+                release_free_memory()
+                since_trim = 0
             good = [(p, x) for p, x in batch if isinstance(x, np.ndarray)]
             with profile.stage("interpreter") if profile else nullcontext():
                 probabilities = iter(self.predict(np.stack([x for _, x in good])) if good else [])
