@@ -98,6 +98,9 @@ def classify(
                            ] = True,
     settle: Annotated[float, typer.Option(
         help="With --watch: seconds a new file must stay unchanged before it is read.")] = 2.0,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="At the end, print CPU ms per image for decode, resize, interpreter "
+        "and output (summed over threads) on stderr.")] = False,
 ) -> None:
     """Classify images with a TFLite model, fast and without TensorFlow.
 
@@ -131,7 +134,7 @@ def classify(
         top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
         resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
         quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, mean=mean_values,
-        std=std_values, crop=crop, watch_settle=settle,
+        std=std_values, crop=crop, watch_settle=settle, profile=profile,
     )
     raise typer.Exit(show_info(config) if info else execute(config))
 

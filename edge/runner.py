@@ -25,6 +25,7 @@ from edge.progress import Progress, Summary
 from edge.runrecord import RunRecord, sha256_of
 from edge.runtime import cpu_threads, default_interpreter_threads
 from edge.sorting import Sorter
+from edge.stageprofile import StageProfile
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def run(
     config.validate()
     check_layout(config)
     silence_pillow_warnings()
+    profile = StageProfile() if config.profile else None
     threads = config.threads or cpu_threads()
     classifier = Classifier(config.model, config.labels, default_interpreter_threads(threads),
                             exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
@@ -71,8 +73,8 @@ def run(
     absolute = base is not None and base != os.getcwd()
     try:
         results = classifier.classify_paths(paths, config.top_k, config.threshold,
-                                            config.batch, threads)
-        for result in results:
+                                            config.batch, threads, profile)
+        for result in profile.timed(results, "output") if profile else results:
             (failed.discard if result.ok else failed.add)(result.path)
             if sorter is not None and result.ok:
                 placement = sorter.place(result.path, result.label)
@@ -93,6 +95,9 @@ def run(
         summary.skipped = walker.skipped
         summary.skipped_links = walker.skipped_links
     summary.interrupted = stop.is_set()
+    if profile:
+        profile.add_runtime_threads()
+        stderr.write("\n".join(profile.lines(summary.done)) + "\n")
     return summary
 
 
