@@ -15,6 +15,9 @@ MODELS ?= 1,2,3,4,5
 FINE_TUNE_EPOCHS ?= 10
 FINE_TUNE_LR ?= 1e-4
 QUANTIZATION ?= int8
+# The Keras model export converts, by name in $(ARTIFACTS) (model4, model5); empty: the best
+# validated MobileNetV2-based one there (metrics.json), see export/choose.py.
+MODEL ?=
 PYTEST_ARGS ?=
 LAMBDA_OUT ?= build/lambda
 MEDIAPIPE_VENV ?= .venv-mediapipe
@@ -27,24 +30,25 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: bench pi-check install train export parity bundle test test-all test-base lint clean help lambda lambda-check
+.PHONY: bench bench-readme pi-check install train export parity bundle test test-all test-base lint clean help lambda lambda-check
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
 	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/, then model5 (beyond it)"
-	@echo "make export    convert model4 to $(QUANTIZATION) TFLite and run the parity check"
+	@echo "make export    convert MODEL (default: the best validated of model4, model5) to $(QUANTIZATION) TFLite, run the parity gate"
 	@echo "make parity    re-run the parity gate on the exported model (exit 3: the gate failed)"
-	@echo "make bundle    copy the exported int8 model into edge/models/ (the bundled default)"
+	@echo "make bundle    copy the best exported int8 model that passed its gate into edge/models/"
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
 	@echo "make test-base edge's tests in $(BASE_VENV), the base install a device has (no TensorFlow)"
 	@echo "make lint      ruff"
-	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe (docs/bench.md)"
+	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe, issue 15's targets (docs/bench.md)"
+	@echo "make bench-readme  the same, then its output into README.md and docs/bench.md (refused above load 0.5)"
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
 	@echo "make train MODELS=5 ARTIFACTS=dir   add model5 (model4 fine-tuned, beyond the study) to the run in dir"
-	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS FINE_TUNE_EPOCHS FINE_TUNE_LR QUANTIZATION"
+	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS FINE_TUNE_EPOCHS FINE_TUNE_LR MODEL QUANTIZATION"
 
 install: $(STAMP)
 
@@ -60,7 +64,8 @@ train: $(STAMP)
 		--fine-tune-learning-rate $(FINE_TUNE_LR) \
 		--collapse-retries $(COLLAPSE_RETRIES) $(if $(SEEDS),--seeds '$(SEEDS)')
 
-EXPORT_PATHS = --model '$(ARTIFACTS)/model4.keras' --split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
+EXPORT_PATHS = $(if $(MODEL),--model '$(ARTIFACTS)/$(MODEL).keras') \
+	--split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
 
 export: $(STAMP)
 	$(PY) -m export $(EXPORT_PATHS) --quantization $(QUANTIZATION)
@@ -68,10 +73,10 @@ export: $(STAMP)
 parity: $(STAMP)
 	$(PY) -m export parity $(EXPORT_PATHS) --quantization $(QUANTIZATION)
 
-# Ship the exported int8 model (and its parity report) as edge's bundled default model.
-bundle:
-	cp '$(ARTIFACTS)/model4_int8.tflite' edge/models/cats_vs_dogs_int8.tflite
-	cp '$(ARTIFACTS)/parity.md' '$(ARTIFACTS)/parity.json' edge/models/
+# Ship the best exported int8 model that passed its parity gate (with its report and pictures)
+# as edge's bundled default model.
+bundle: $(STAMP)
+	$(PY) -m export bundle --artifacts '$(ARTIFACTS)' --dest edge/models
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
@@ -105,6 +110,11 @@ bench: $(STAMP)
 		$(MEDIAPIPE_VENV)/bin/pip install --quiet mediapipe; } || \
 		echo "mediapipe is not installable here: row (d) will say 'not installed'"
 	PAWLITE_MEDIAPIPE_PYTHON=$(MEDIAPIPE_VENV)/bin/python $(PY) -m scripts.bench --out '$(ARTIFACTS)/bench' $(BENCH_ARGS)
+
+# The README's speed table is the output of one quiet run: between the
+# <!-- bench-table:start --> and <!-- bench-table:end --> markers of README.md and docs/bench.md.
+bench-readme:
+	$(MAKE) bench BENCH_ARGS='--write-readme $(BENCH_ARGS)'
 
 pi-check: $(STAMP)
 	PYTHON=$(PY) scripts/pi_check.sh $(if $(PI_MODEL),--model '$(PI_MODEL)') \

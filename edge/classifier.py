@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edge.decode import load_image
 from edge.errors import ImageError, ModelLoadError
+from edge.heap import TRIM_EVERY, release_free_memory
 from edge.modelspec import resolve_spec
 from edge.pipeline import ordered_batches
 from edge.runtime import cpu_threads, open_interpreter
 from edge.scores import dequantize, prepare_input, softmax, top_k
+
+if TYPE_CHECKING:
+    from edge.stageprofile import StageProfile
 
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / "cats_vs_dogs_int8.tflite"
 UNCERTAIN = "uncertain"
@@ -69,7 +76,8 @@ class Classifier:
     metadata does not give their normalization. `resize=None` uses the method recorded in the
     metadata; `crop="center"` crops to the input's aspect ratio first. `num_threads=None`
     gives the interpreter `edge.runtime.default_interpreter_threads()`. The rules are in
-    `edge.modelspec`; `self.spec` says what was decided and why. Not thread-safe: one
+    `edge.modelspec`; `self.spec` says what was decided and why, `self.kernels`
+    (`edge.runtime.Kernels`) which runtime and kernels run it. Not thread-safe: one
     interpreter, one caller at a time.
     """
 
@@ -91,7 +99,7 @@ class Classifier:
                 "pass --model PATH to a .tflite file."
             )
         self.model_path = path
-        self.interpreter = open_interpreter(path, num_threads)
+        self.interpreter, self.kernels = open_interpreter(path, num_threads)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
         self.spec = resolve_spec(path, self._input, self._output, labels, mean, std, resize, crop)
@@ -106,9 +114,10 @@ class Classifier:
         self.output_kind = self.spec.output_kind
         self.exif_rotate = exif_rotate
 
-    def load(self, path: str | os.PathLike) -> np.ndarray:
+    def load(self, path: str | os.PathLike, profile: StageProfile | None = None) -> np.ndarray:
         """One file as model input, with this model's size and resize method."""
-        return load_image(path, self.input_size, self.resize, self.exif_rotate, crop=self.crop)
+        return load_image(path, self.input_size, self.resize, self.exif_rotate, crop=self.crop,
+                          profile=profile)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """(n, h, w, 3) uint8 pixels -> (n, classes) float32 probabilities."""
@@ -151,22 +160,32 @@ class Classifier:
         threshold: float | None = None,
         batch_size: int = 8,
         workers: int | None = None,
+        profile: StageProfile | None = None,
     ) -> Iterator[Result]:
         """Classify files lazily, in input order; a file that fails is a Result with an error.
 
         Decoding runs in `workers` threads (default: one per CPU core; they only run ahead by
         a bounded window, so they yield the CPU when inference is the bottleneck) while this
-        thread invokes the interpreter, which releases the GIL.
+        thread invokes the interpreter, which releases the GIL. `profile` times each stage.
         """
         workers = workers or cpu_threads()
-        for batch in ordered_batches(paths, self.load, max(1, batch_size), workers):
+        load = partial(self.load, profile=profile) if profile else self.load
+        since_trim = 0
+        for batch in ordered_batches(paths, load, max(1, batch_size), workers):
+            since_trim += len(batch)
+            if since_trim >= TRIM_EVERY:
+                release_free_memory()
+                since_trim = 0
             good = [(p, x) for p, x in batch if isinstance(x, np.ndarray)]
-            probabilities = iter(self.predict(np.stack([x for _, x in good])) if good else [])
+            with profile.stage("interpreter") if profile else nullcontext():
+                probabilities = iter(self.predict(np.stack([x for _, x in good])) if good else [])
             for path, value in batch:
-                if isinstance(value, np.ndarray):
-                    yield self._result(str(path), next(probabilities), top_k, threshold)
-                else:
-                    yield _error_result(str(path), value)
+                with profile.stage("output") if profile else nullcontext():
+                    if isinstance(value, np.ndarray):
+                        result = self._result(str(path), next(probabilities), top_k, threshold)
+                    else:
+                        result = _error_result(str(path), value)
+                yield result
 
     def _result(self, path: str, probs: np.ndarray, k: int, threshold: float | None) -> Result:
         best = top_k(probs, self.class_names, k)

@@ -8,12 +8,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from edge.config import ClassifyConfig
+from edge.config import STDOUT, ClassifyConfig
 from edge.errors import EdgeError, ModelLoadError, ResumeError, UsageError
+
+if TYPE_CHECKING:
+    from edge.evaluate import EvalConfig
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -46,6 +49,12 @@ def classify(
     info: Annotated[bool, typer.Option(
         "--info", help="Print what edge reads from the model (input, normalization and its "
         "source, labels, output) and exit.")] = False,
+    eval_dir: Annotated[Path | None, typer.Option(
+        "--eval", metavar="DIR", help="Check the model on DIR/<class>/* (folders named for "
+        "its labels; case, '_' and a plural do not matter): accuracy, precision and recall, "
+        "the confusion matrix and the misclassified files; with --sort-into OUT they are "
+        "placed in OUT/wrong/<true>-as-<predicted>/, with -o one row per image. Exit 0 when "
+        "every image was read.", show_default=False)] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write rows to FILE (.csv, .jsonl, .json) or '-' for CSV (or "
         "--format) on stdout. Default: a table on a terminal, CSV when piped. FILE must not "
@@ -89,6 +98,9 @@ def classify(
                            ] = True,
     settle: Annotated[float, typer.Option(
         help="With --watch: seconds a new file must stay unchanged before it is read.")] = 2.0,
+    profile: Annotated[bool, typer.Option(
+        "--profile", help="At the end, print CPU ms per image for decode, resize, interpreter "
+        "and output (summed over threads) on stderr.")] = False,
 ) -> None:
     """Classify images with a TFLite model, fast and without TensorFlow.
 
@@ -102,6 +114,18 @@ def classify(
         mean_values, std_values = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
     except UsageError as e:
         raise typer.Exit(_usage_error(str(e))) from None
+    if eval_dir is not None:
+        given = [name for name, used in (("PATH", paths), ("--info", info), ("--resume", resume),
+                                         ("--watch", watch), ("--top-k", top_k != 1)) if used]
+        if given:
+            raise typer.Exit(_usage_error(f"--eval takes no {', '.join(given)}."))
+        from edge.evaluate import EvalConfig
+
+        raise typer.Exit(evaluate_folder(EvalConfig(
+            eval_dir, model=model, labels=labels, mean=mean_values, std=std_values, crop=crop,
+            exif_rotate=exif_rotate, threshold=threshold, threads=threads, batch=batch,
+            sort_into=sort_into, mode=mode, dry_run=dry_run, output=output, format=format,
+            quiet=quiet, recursive=recursive)))
     if not paths and not info:
         raise typer.Exit(_usage_error("name the images to classify (files or folders), "
                                       "or pass --info."))
@@ -110,7 +134,7 @@ def classify(
         top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
         resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
         quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, mean=mean_values,
-        std=std_values, crop=crop, watch_settle=settle,
+        std=std_values, crop=crop, watch_settle=settle, profile=profile,
     )
     raise typer.Exit(show_info(config) if info else execute(config))
 
@@ -165,6 +189,45 @@ def execute(config: ClassifyConfig) -> int:
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILURES if summary.failed else EXIT_OK
+
+
+def evaluate_folder(config: EvalConfig) -> int:
+    """--eval: print the report (on stderr when the rows go to stdout); the exit status."""
+    from edge.evalreport import format_report
+    from edge.evaluate import evaluate
+
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # file names that are not valid UTF-8
+            stream.reconfigure(errors="backslashreplace")
+    stop = threading.Event()
+    restore = _install_sigint(stop, config.quiet)
+    try:
+        result = evaluate(config, stop=stop)
+    except UsageError as e:
+        return _usage_error(str(e))
+    except ModelLoadError as e:
+        _error(str(e))
+        return EXIT_MODEL
+    except EdgeError as e:
+        _error(str(e))
+        return EXIT_FAILURES
+    except OSError as e:
+        _error(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
+        return EXIT_FAILURES
+    except KeyboardInterrupt:
+        _error("aborted before the report")
+        return EXIT_INTERRUPTED
+    finally:
+        restore()
+    report = sys.stderr if config.output == STDOUT else sys.stdout
+    report.write(format_report(result))
+    if not config.quiet:
+        sys.stderr.write(f"evaluated {len(result.outcomes)} images in {result.elapsed:.1f} s"
+                         + (f"; placed {result.sorted} in {config.sort_into}"
+                            if result.sorted else "") + "\n")
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILURES if result.failed else EXIT_OK
 
 
 def _install_sigint(stop: threading.Event, quiet: bool):

@@ -44,6 +44,7 @@ class ClassifyConfig:
     std: tuple[float, ...] | None = None
     crop: str = "none"
     watch_settle: float = 2.0
+    profile: bool = False
 
     def output_format(self) -> str | None:
         """csv/jsonl/json from --format, else from the output file's extension."""

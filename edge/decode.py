@@ -18,6 +18,8 @@ import errno
 import os
 import stat
 import warnings
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -31,6 +33,10 @@ from edge.errors import (
     TruncatedImageError,
     UnreadableFileError,
 )
+from edge.resize import resize_bilinear_tf
+
+if TYPE_CHECKING:
+    from edge.stageprofile import StageProfile
 
 # tf-bilinear: TF's half-pixel bilinear, what pawlite models are trained on.
 # asymmetric-bilinear: output pixel x samples input x * in/out (no half-pixel shift), what
@@ -67,30 +73,35 @@ def load_image(
     exif_rotate: bool = True,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     crop: str = "none",
+    profile: StageProfile | None = None,
 ) -> np.ndarray:
     """Decode `path` by content and return a uint8 array of shape (height, width, 3).
 
     `size` is (height, width) like `tf.image.resize`. Raises an `ImageError` subclass whose
     `kind` says what went wrong ("empty", "not-an-image", "truncated", "too-large", ...).
+    `profile` times the decode and resize stages (`edge-classify --profile`).
     """
     if resize not in RESIZE_METHODS:
         raise ValueError(f"resize must be one of {RESIZE_METHODS}, not {resize!r}")
     if crop not in CROP_MODES:
         raise ValueError(f"crop must be one of {CROP_MODES}, not {crop!r}")
     height, width = size
-    try:
-        with _open_regular_file(path) as f:
-            image = _open_upright_rgb(f, (height, width), exif_rotate, max_pixels)
-    except OSError as e:
-        raise _os_error(e) from None
-    if crop == "center":
-        image = image.crop(center_crop_box(image.size, (height, width)))
-    if resize == "pillow-bilinear":
+    with profile.stage("decode") if profile else nullcontext():
+        try:
+            with _open_regular_file(path) as f:
+                image = _open_upright_rgb(f, (height, width), exif_rotate, max_pixels)
+        except OSError as e:
+            raise _os_error(e) from None
+        if crop == "center":
+            image = image.crop(center_crop_box(image.size, (height, width)))
+        if resize != "pillow-bilinear":
+            image = np.asarray(image, dtype=np.uint8)
+    with profile.stage("resize") if profile else nullcontext():
+        if resize != "pillow-bilinear":
+            return resize_bilinear_tf(image, (height, width), half_pixel=resize == "tf-bilinear")
         if image.size != (width, height):
             image = image.resize((width, height), Image.Resampling.BILINEAR)
         return np.asarray(image, dtype=np.uint8)
-    pixels = np.asarray(image, dtype=np.uint8)
-    return resize_bilinear_tf(pixels, (height, width), half_pixel=resize == "tf-bilinear")
 
 
 def silence_pillow_warnings() -> None:
@@ -195,57 +206,6 @@ def to_rgb(image: Image.Image) -> Image.Image:
         gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2), "RGB")
     return image.convert("RGB")
-
-
-def resize_bilinear_tf(
-    pixels: np.ndarray, size: tuple[int, int], half_pixel: bool = True
-) -> np.ndarray:
-    """numpy port of `tf.image.resize(x, size, "bilinear", antialias=False)`, rounded to uint8.
-
-    Half-pixel centers as TF: source = (dst + 0.5) * in/out - 0.5, neighbours clamped to the
-    image, arithmetic in float32 in TF's order (columns, then rows). `half_pixel=False` maps
-    source = dst * in/out instead (TF1's default, and MediaPipe's CPU warp).
-    """
-    out_h, out_w = size
-    in_h, in_w = pixels.shape[:2]
-    if (in_h, in_w) == (out_h, out_w):
-        return np.ascontiguousarray(pixels, dtype=np.uint8)
-    y0, y1, ly = _interpolation(in_h, out_h, half_pixel)
-    x0, x1, lx = _interpolation(in_w, out_w, half_pixel)
-    # Rows of (width * 3) values, so every numpy loop below runs over long contiguous rows.
-    flat = np.ascontiguousarray(pixels, dtype=np.uint8).reshape(in_h, in_w * 3)
-    channel = np.arange(3)
-    c0 = (x0[:, None] * 3 + channel).ravel()
-    c1 = (x1[:, None] * 3 + channel).ravel()
-    lx = np.repeat(lx, 3)
-    rows0 = flat[y0]
-    rows1 = flat[y1]
-    top = _lerp(rows0.take(c0, axis=1), rows0.take(c1, axis=1), lx)
-    bottom = _lerp(rows1.take(c0, axis=1), rows1.take(c1, axis=1), lx)
-    out = _lerp(top, bottom, ly[:, None])
-    np.rint(out, out=out)
-    np.clip(out, 0, 255, out=out)
-    return out.astype(np.uint8).reshape(out_h, out_w, 3)
-
-
-def _lerp(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """a + (b - a) * weight in float32, in place to spare allocations (and page faults)."""
-    a = a.astype(np.float32, copy=False)
-    diff = np.subtract(b, a, dtype=np.float32)
-    diff *= weight
-    diff += a
-    return diff
-
-def _interpolation(
-    in_size: int, out_size: int, half_pixel: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    scale = np.float32(in_size / out_size)
-    shift = np.float32(0.5 if half_pixel else 0.0)
-    source = (np.arange(out_size, dtype=np.float32) + shift) * scale - shift
-    floor = np.floor(source)
-    lower = np.maximum(floor, 0).astype(np.int64)
-    upper = np.minimum(np.ceil(source), in_size - 1).astype(np.int64)
-    return lower, upper, (source - floor).astype(np.float32)
 
 
 def _os_error(e: OSError) -> ImageError:

@@ -1,23 +1,26 @@
 """`edge-classify --info MODEL`: what edge will feed a model and how it reads the answer.
 
 A preprocessing mismatch gives confident, wrong labels rather than an error, so the one way
-to debug it is to see every decision of `edge.modelspec` with the place it came from.
+to debug it is to see every decision of `edge.modelspec` with the place it came from, and the
+kernels that will run it (a run without XNNPACK rounds int8 differently).
 """
 
 from __future__ import annotations
 
 from edge.classifier import Classifier
 from edge.config import ClassifyConfig
-from edge.runtime import find_runtime, runtime_version
+from edge.runtime import default_interpreter_threads
 
 
 def describe_model(config: ClassifyConfig) -> list[tuple[str, str]]:
-    """(field, value) pairs for the model `config` names, loaded with its options."""
-    classifier = Classifier(config.model, config.labels, 1, exif_rotate=config.exif_rotate,
-                            mean=config.mean, std=config.std, crop=config.crop)
-    runtime = find_runtime()
+    """(field, value) pairs for the model `config` names, loaded with its options and the
+    interpreter threads a run with the same --threads would use."""
+    classifier = Classifier(config.model, config.labels,
+                            default_interpreter_threads(config.threads),
+                            exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
+                            crop=config.crop)
     rows = classifier.spec.describe()
-    rows.append(("runtime", f"{runtime.name} {runtime_version(runtime)}"))
+    rows.append(("runtime", classifier.kernels.describe()))
     return rows
 
 

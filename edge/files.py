@@ -40,8 +40,12 @@ _SIGNATURES = (
 )
 
 
+@functools.lru_cache(maxsize=1)
 def image_extensions() -> frozenset[str]:
-    """Lower-case extensions (with the dot) that Pillow can open on this installation."""
+    """Lower-case extensions (with the dot) that Pillow can open on this installation.
+
+    Loads every Pillow plugin (tens of ms), so it is only called when a folder is walked.
+    """
     Image.init()
     return frozenset(ext for ext, fmt in Image.EXTENSION.items() if fmt in Image.OPEN)
 
@@ -83,7 +87,6 @@ class FileWalker:
         self._excluded_names = {os.path.basename(p) for p in exclude_files}
         self.skipped = 0
         self.skipped_links = 0
-        self._extensions = image_extensions()
         self._seen_dirs: set[tuple[int, int]] = set()
         self._roots = [os.path.realpath(p) for p in self.paths if p.is_dir()]
 
@@ -110,7 +113,7 @@ class FileWalker:
     def is_candidate(self, path: Path) -> bool:
         if path.name.startswith("."):
             return False
-        if path.suffix.lower() in self._extensions:
+        if path.suffix.lower() in image_extensions():
             return True
         return path.is_file() and looks_like_image(path)
 

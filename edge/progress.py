@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from edge.classifier import Result
+from edge.runtime import Kernels
 
 
 @dataclass
 class Summary:
-    """Counts for the final report and the exit status."""
+    """Counts for the final report and the exit status; `kernels` (what ran the model) gets
+    its own line, so a run on the builtin kernels is visible in every log."""
 
     classified: int = 0
     failed: int = 0
@@ -26,6 +28,7 @@ class Summary:
     failures: Counter = field(default_factory=Counter)
     started: float = field(default_factory=time.perf_counter)
     elapsed: float = 0.0
+    kernels: Kernels | None = None
 
     def add(self, result: Result) -> None:
         if result.ok:
@@ -50,6 +53,8 @@ class Summary:
         labels = ", ".join(f"{name} {n}" for name, n in sorted(self.labels.items()))
         lines = [f"classified {self.classified} images in {self.elapsed:.1f} s "
                  f"({self.images_per_second:.1f} images/s)" + (f": {labels}" if labels else "")]
+        if self.kernels is not None:
+            lines.append(f"model run by {self.kernels.describe()}")
         if self.failed:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.failures.items()))
             lines.append(f"failed {self.failed}: {kinds}")

@@ -25,6 +25,7 @@ from edge.progress import Progress, Summary
 from edge.runrecord import RunRecord, sha256_of
 from edge.runtime import cpu_threads, default_interpreter_threads
 from edge.sorting import Sorter
+from edge.stageprofile import StageProfile
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ def run(
     stderr = stderr or sys.stderr
     stop = stop or threading.Event()
     config.validate()
-    _check_layout(config)
+    check_layout(config)
     silence_pillow_warnings()
+    profile = StageProfile() if config.profile else None
     threads = config.threads or cpu_threads()
     classifier = Classifier(config.model, config.labels, default_interpreter_threads(threads),
                             exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
@@ -56,7 +58,7 @@ def run(
                                                     and not _isatty(stdout))):
         fmt = "csv"
     existing, base = _start_record(config, fmt, classifier, stderr)
-    summary = Summary()
+    summary = Summary(kernels=classifier.kernels)
     exclude = [config.sort_into] if config.sort_into else []
     outputs = _output_files(config)
     walker = FileWalker(config.paths, config.recursive, exclude, outputs)
@@ -71,8 +73,8 @@ def run(
     absolute = base is not None and base != os.getcwd()
     try:
         results = classifier.classify_paths(paths, config.top_k, config.threshold,
-                                            config.batch, threads)
-        for result in results:
+                                            config.batch, threads, profile)
+        for result in profile.timed(results, "output") if profile else results:
             (failed.discard if result.ok else failed.add)(result.path)
             if sorter is not None and result.ok:
                 placement = sorter.place(result.path, result.label)
@@ -93,10 +95,13 @@ def run(
         summary.skipped = walker.skipped
         summary.skipped_links = walker.skipped_links
     summary.interrupted = stop.is_set()
+    if profile:
+        profile.add_runtime_threads()
+        stderr.write("\n".join(profile.lines(summary.done)) + "\n")
     return summary
 
 
-def _check_layout(config: ClassifyConfig) -> None:
+def check_layout(config: ClassifyConfig) -> None:
     """Refuse an --output that is one of the inputs and a --sort-into tree holding an input:
     the first would overwrite a photo, the second would read its own copies forever."""
     output = config.output

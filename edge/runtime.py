@@ -4,6 +4,12 @@ Preference order: `ai_edge_litert` (LiteRT, the maintained runtime), then `tflit
 (what piwheels has for 32-bit Raspberry Pi OS), then `tensorflow.lite` as a last resort on a
 machine that happens to have TensorFlow (with a one-line note, since it costs seconds and
 hundreds of MB to load). Everything else in `edge` takes the interpreter as an argument.
+
+It also says which kernels run the model (`Kernels`): LiteRT applies XNNPACK by default, but
+silently runs its builtin kernels instead when XNNPACK cannot start (cpuinfo cannot read the
+CPU list in some containers and emulators) or takes no op (tflite-runtime 2.14's wheels leave
+int8 models to the builtin kernels), and those round int8 differently from the path parity
+measured. The only trace is in the graph: XNNPACK replaces the ops it takes by DELEGATE nodes.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
 
 from edge.errors import ModelLoadError
@@ -40,6 +47,38 @@ class Runtime:
     name: str
 
 
+@dataclass(frozen=True)
+class Kernels:
+    """What ran the model: runtime, version, interpreter threads, and whether XNNPACK took
+    any of the graph (None: this runtime cannot list its nodes)."""
+
+    runtime: str
+    version: str
+    threads: int
+    xnnpack: bool | None
+
+    def describe(self) -> str:
+        xnnpack = {True: "XNNPACK applied", False: "XNNPACK NOT applied (builtin kernels)",
+                   None: "XNNPACK unknown (the runtime does not list its nodes)"}[self.xnnpack]
+        threads = f"{self.threads} interpreter thread" + ("s" if self.threads != 1 else "")
+        return f"{self.runtime} {self.version}, {threads}, {xnnpack}"
+
+    def to_json(self) -> dict:
+        return {"runtime": self.runtime, "version": self.version, "threads": self.threads,
+                "xnnpack": self.xnnpack}
+
+    def warning(self, model: str) -> str | None:
+        """The stderr warning when XNNPACK did not run, else None."""
+        if self.xnnpack is not False:
+            return None
+        return (f"warning: {self.runtime} {self.version} did not apply XNNPACK to {model}: "
+                "it runs on TFLite's builtin kernels, whose int8 rounding differs from the "
+                "path the parity report measured (probabilities can differ by up to 0.1). "
+                "Causes: the runtime cannot read this machine's CPU list (some containers and "
+                "emulators: mount /sys), or it has no XNNPACK kernel for these ops "
+                "(tflite-runtime 2.14 and int8 models: install ai-edge-litert).")
+
+
 def find_runtime() -> Runtime:
     """Import the first available interpreter in preference order, or raise ModelLoadError."""
     for module_name, package in _CANDIDATES:
@@ -54,7 +93,13 @@ def find_runtime() -> Runtime:
 
 
 def runtime_version(runtime: Runtime) -> str:
-    """The installed version of the runtime's package, for `edge-classify --info`."""
+    """The installed version of the runtime's package: its top module's `__version__` (the
+    package metadata costs ~45 ms to search at start-up), else the metadata."""
+    module = getattr(runtime.interpreter_class, "__module__", None) or ""
+    top = sys.modules.get(module.partition(".")[0])
+    version = getattr(top, "__version__", None)
+    if isinstance(version, str):
+        return version
     from importlib import metadata
 
     name = "tensorflow-cpu" if runtime.name == "tensorflow" else runtime.name
@@ -77,8 +122,22 @@ def default_interpreter_threads(threads: int | None = None) -> int:
     return max(1, (threads or cpu_threads()) // 2)
 
 
+def xnnpack_applied(interpreter) -> bool | None:
+    """Whether XNNPACK took part of the allocated graph: its partitions are DELEGATE nodes
+    (LiteRT, tflite-runtime and tensorflow.lite name them so). None when the runtime has no
+    node list. Only the default delegates run here, and XNNPACK is the CPU's only one."""
+    details = getattr(interpreter, "_get_ops_details", None)
+    if details is None:
+        return None
+    try:
+        return any(op.get("op_name") == "DELEGATE" for op in details())
+    except (AttributeError, RuntimeError, ValueError):
+        return None
+
+
 def open_interpreter(model_path: str | os.PathLike, num_threads: int | None = None):
-    """Load `model_path` and allocate its tensors; errors become ModelLoadError (exit code 3).
+    """Load `model_path` and allocate its tensors; returns (interpreter, Kernels) and logs a
+    warning when XNNPACK was not applied. Errors become ModelLoadError (exit code 3).
 
     `num_threads=None` means `default_interpreter_threads()`.
     """
@@ -93,4 +152,9 @@ def open_interpreter(model_path: str | os.PathLike, num_threads: int | None = No
         raise ModelLoadError(
             f"{model_path}: not a TFLite model this runtime ({runtime.name}) can load: {e}"
         ) from None
-    return interpreter
+    kernels = Kernels(runtime.name, runtime_version(runtime), threads,
+                      xnnpack_applied(interpreter))
+    warning = kernels.warning(os.path.basename(model_path))
+    if warning:
+        log.warning(warning)
+    return interpreter, kernels

@@ -1,4 +1,5 @@
-"""`python -m export`: model4.keras -> .tflite (+ parity); `python -m export parity` re-checks.
+"""`python -m export`: modelN.keras -> .tflite (+ parity); `python -m export parity` re-checks;
+`python -m export bundle` ships the best exported int8 model that passed its gate.
 
 Exit codes: 0 passed; 1 a user error (message, no traceback); 2 a usage error from the option
 parser; 3 the parity gate failed (so CI tells a failed gate from a typo).
@@ -21,17 +22,21 @@ GATE_FAILED = 3
 USER_ERRORS = (ExportError, PawliteError)
 D = ExportConfig  # every default below is the config's own
 
-MODEL = typer.Option(D.model, help="The trained Keras model.")
+MODEL = typer.Option(D.model, help="The trained Keras model (default: the best validated "
+                     "MobileNetV2-based model, model4 or model5, beside --split; see "
+                     "metrics.json).")
 SPLIT = typer.Option(D.split, help="The split manifest written by train.")
-OUT = typer.Option(D.out, help="Where .tflite files and parity.json/.md go.")
+OUT = typer.Option(D.out, help="Where .tflite files go; parity.json/.md and the figures go to "
+                   "OUT/<model>_parity/.")
 QUANT = typer.Option(D.quantization, help=f"Variant: {' | '.join(QUANTIZATIONS)}.")
 ALL = typer.Option(D.all_variants, "--all", help="Make (or check) all four variants.")
 DATA_DIR = typer.Option(D.data_dir, help="The dataset folder, if it moved since split.json was "
                         "written.")
 RESIZE = typer.Option(D.resize, help="Edge resize: tf-bilinear | pillow-bilinear (default: "
                       "tf-bilinear on export, the model's recorded method on parity).")
-DROP = typer.Option(D.max_accuracy_drop, help="Largest |accuracy difference| in points, on the "
-                    "validation folder and (when beyond chance) on the test split.")
+DROP = typer.Option(D.max_accuracy_drop, help="Largest accuracy loss (Keras minus TFLite) in "
+                    "points, on the validation folder and (when beyond chance) on the test "
+                    "split; a gain never fails.")
 AGREE = typer.Option(D.min_agreement, help="Smallest top-1 agreement on the validation folder "
                      "(0..1).")
 STUDY = typer.Option(D.resize_study, help="Also measure resize vs quantization gaps (float32 "
@@ -99,6 +104,24 @@ def describe_command(
     typer.echo(format_description(rows), nl=False)
 
 
+@app.command("bundle")
+def bundle_command(
+    artifacts: Path = typer.Option(Path("artifacts"), help="Where `python -m export` wrote the "
+                                   ".tflite files and their <model>_parity/ reports."),
+    dest: Path = typer.Option(Path("edge/models"), help="edge's bundled-model folder."),
+) -> None:
+    """Ship the best exported int8 model that passed its parity gate (most accurate on the
+    validation split through edge) with its report and pictures, as edge's default model."""
+    from export.bundle import BUNDLED_NAME, BundleConfig, bundle
+
+    try:
+        chosen, markdown = bundle(BundleConfig(artifacts=artifacts, dest=dest))
+    except USER_ERRORS as exc:
+        raise _fail(exc) from None
+    typer.echo(f"bundled {chosen.tflite} ({chosen.model}) as {dest / BUNDLED_NAME}; "
+               f"report: {markdown}")
+
+
 def _gate(options: dict, action) -> None:
     """Build the config, run `action(config) -> passed`, and map the outcome to the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -128,11 +151,12 @@ def _parity(config: ExportConfig) -> bool:
 
 
 def _show(report: dict, config: ExportConfig) -> bool:
+    from export.config import report_dir
     from export.report import console_lines
 
     for line in console_lines(report):
         typer.echo(line)
-    typer.echo(f"report: {config.out / 'parity.md'}")
+    typer.echo(f"report: {report_dir(config.out, report['keras_model']) / 'parity.md'}")
     return bool(report["passed"])
 
 

@@ -12,9 +12,16 @@ QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")
 DEFAULT_SEED = 1337
 
 
+def report_dir(out: Path, model: Path) -> Path:
+    return Path(out) / f"{Path(model).stem}_parity"
+
+
 @dataclass(frozen=True)
 class ExportConfig:
     """What an export and its parity check depend on; written into parity.json.
+
+    `model` None means the best validated MobileNetV2-based model beside `split`
+    (export.choose); the pipeline resolves it before anything reads it.
 
     `quantization` is the variant to make (`all_variants` makes the four). `tflite` points
     parity at one existing file (e.g. the model bundled with edge) instead of the variants under
@@ -22,12 +29,13 @@ class ExportConfig:
     offsets (export.bias_correction; 0 turns it off). `resize` overrides the resize method
     recorded in the model for parity's edge path;
     `resize_study` also measures the other resize method and a float32 reference, to tell the
-    resize gap from the quantization gap. Thresholds: `max_accuracy_drop` is in points, on the
-    whole validation folder and on the test split (there only when the difference is beyond
-    chance, see export.parity.gate_checks); `min_agreement` a fraction of the validation folder.
+    resize gap from the quantization gap. Thresholds: `max_accuracy_drop` is the largest
+    accuracy *loss* in points (one-sided: a gain never fails), on the whole validation folder
+    and on the test split (there only when the loss is beyond chance, see
+    export.parity.gate_checks); `min_agreement` a fraction of the validation folder.
     """
 
-    model: Path = Path("artifacts/model4.keras")
+    model: Path | None = None
     split: Path = Path("artifacts/split.json")
     out: Path = Path("artifacts")
     quantization: str = "int8"
@@ -73,12 +81,23 @@ class ExportConfig:
         return QUANTIZATIONS if self.all_variants else (self.quantization,)
 
     def tflite_path(self, variant: str) -> Path:
-        """Where a variant is written: `artifacts/model4_int8.tflite` for the defaults."""
-        return self.out / f"{self.model.stem}_{variant}.tflite"
+        """Where a variant is written, named after the model: `artifacts/model5_int8.tflite`."""
+        return self.out / f"{self._chosen().stem}_{variant}.tflite"
+
+    @property
+    def report_dir(self) -> Path:
+        """parity.json, parity.md and the figures of one Keras model: `artifacts/model5_parity/`,
+        so that the reports of several exported models live side by side for `bundle`."""
+        return report_dir(self.out, self._chosen())
+
+    def _chosen(self) -> Path:
+        if self.model is None:
+            raise ExportError("No Keras model chosen yet: export.choose.resolve(config) first.")
+        return self.model
 
     def to_json(self) -> dict:
         return {
-            "model": str(self.model),
+            "model": str(self.model) if self.model else None,
             "split": str(self.split),
             "out": str(self.out),
             "quantization": self.quantization,

@@ -36,23 +36,29 @@ def run(config: ExportConfig, with_parity: bool = True,
         on_export: Callable[[ExportedModel], None] | None = None) -> ExportRun:
     """Export every requested variant, then (optionally) gate them. `on_export` hears of each
     written file before the gate starts, which takes minutes on the real data."""
+    from export.choose import resolve
     from export.converter import export_models
     from export.loaders import load_keras_model, load_split
 
+    config, choice = resolve(config)
     split = load_split(config)
     model = load_keras_model(config.model)
     exported = export_models(config, split, model)
     if on_export is not None:
         for written in exported:
             on_export(written)
-    report = check(config, split, model) if with_parity else None
+    report = check(config, split, model, choice) if with_parity else None
     return ExportRun(exported, report)
 
 
-def check(config: ExportConfig, split=None, model=None) -> dict:
+def check(config: ExportConfig, split=None, model=None, choice=None) -> dict:
     """The parity gate on what `config` names (written by `run`, or `config.tflite`)."""
+    from export.choose import resolve
     from export.converter import export_models
     from export.parity import run_parity
+
+    if choice is None:
+        config, choice = resolve(config)
 
     with tempfile.TemporaryDirectory(prefix="pawlite-f32-") as tmp:
         def reference(split, model) -> Path:
@@ -60,4 +66,4 @@ def check(config: ExportConfig, split=None, model=None) -> dict:
                                           all_variants=False)
             return export_models(float32, split, model)[0].path
 
-        return run_parity(config, split, model, reference)
+        return run_parity(config, split, model, reference, choice)

@@ -14,15 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
+from export.report_sections import bundle_section, choice_section, pct, pictures_section
+
 FORMAT = "pawlite-parity/1"
 
 
-def _confusion(labels: np.ndarray, predicted: np.ndarray, k: int) -> list[list[int]]:
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, k: int) -> np.ndarray:
+    """Rows: true class, columns: predicted class; a prediction of -1 (an image edge could not
+    read) is counted in no column."""
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
     matrix = np.zeros((k, k), np.int64)
-    for true, pred in zip(labels, predicted, strict=True):
-        if pred >= 0:
-            matrix[true, pred] += 1
-    return matrix.tolist()
+    ok = predicted >= 0
+    np.add.at(matrix, (labels[ok], predicted[ok]), 1)
+    return matrix
 
 
 def paired_interval_points(gained: int, lost: int, n: int) -> list[float]:
@@ -112,8 +116,8 @@ def compare(keras: np.ndarray, tflite: np.ndarray, labels: np.ndarray,
         mean_abs_prob_diff=float(diff.mean()) if diff.size else 0.0,
         edge_errors=int((~ok).sum()),
         per_class=per_class,
-        confusion={"keras": _confusion(labels, k_pred, len(class_names)),
-                   "tflite": _confusion(labels, t_pred, len(class_names))},
+        confusion={"keras": confusion_matrix(labels, k_pred, len(class_names)).tolist(),
+                   "tflite": confusion_matrix(labels, t_pred, len(class_names)).tolist()},
     )
 
 
@@ -152,13 +156,16 @@ def resize_finding(study: list[dict], recorded: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-def build_report(config, split, keras_sha256: str, rows: list, study: list[dict]) -> dict:
-    """parity.json's document; `rows` are export.parity.VariantResult, one per checked model."""
+def build_report(config, split, keras_sha256: str, rows: list, study: list[dict],
+                 choice=None) -> dict:
+    """parity.json's document; `rows` are export.parity.VariantResult, one per checked model;
+    `choice` (export.choose.ModelChoice) says why this Keras model was converted."""
     return {
         "format": FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config": config.to_json(),
         "keras_model": str(config.model),
+        "model_choice": choice.to_json() if choice is not None else None,
         "keras_sha256": keras_sha256,
         "class_names": list(split.class_names),
         "dataset_sha256": split.dataset_sha256,
@@ -172,10 +179,6 @@ def build_report(config, split, keras_sha256: str, rows: list, study: list[dict]
     }
 
 
-def _pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
-
-
 def _summary(report: dict) -> list[str]:
     out = ["| variant | size | latency (1 image) | test acc Keras | test acc TFLite | diff (points)"
            " | agreement (validation folder) | max abs dp | passed |",
@@ -184,8 +187,8 @@ def _summary(report: dict) -> list[str]:
         t, v = r["sets"]["test"], r["sets"]["validation_folder"]
         out.append(
             f"| {r['variant']} | {r['size_bytes'] / 1e6:.2f} MB | {r['latency_ms']:.1f} ms | "
-            f"{_pct(t['keras_accuracy'])} | {_pct(t['tflite_accuracy'])} | "
-            f"{t['accuracy_diff_points']:+.2f} | {_pct(v['agreement'])} | "
+            f"{pct(t['keras_accuracy'])} | {pct(t['tflite_accuracy'])} | "
+            f"{t['accuracy_diff_points']:+.2f} | {pct(v['agreement'])} | "
             f"{v['max_prob_diff']:.4f} | {'yes' if r['passed'] else '**NO**'} |"
         )
     return out
@@ -202,13 +205,17 @@ def _details(row: dict, class_names: list[str]) -> list[str]:
     if row.get("from_this_keras_model") is False:
         out += ["Warning: this file was exported from another Keras model than the one compared "
                 "here (keras_sha256 differs).", ""]
+    out += ["| gate check | value | limit | passed |", "|---|---|---|---|"]
+    out += [f"| {c['name']} | {c['value']:.4g} | {c['limit']:.4g} | "
+            f"{'yes' if c['passed'] else '**NO**'} |" for c in row["checks"]]
+    out.append("")
     for name, s in row["sets"].items():
-        out += [f"**{name}** ({s['n']} images): Keras {_pct(s['keras_accuracy'])}, TFLite "
-                f"{_pct(s['tflite_accuracy'])}, agreement {_pct(s['agreement'])} "
+        out += [f"**{name}** ({s['n']} images): Keras {pct(s['keras_accuracy'])}, TFLite "
+                f"{pct(s['tflite_accuracy'])}, agreement {pct(s['agreement'])} "
                 f"({s['disagreements']} disagreements, {s['edge_errors']} edge errors)", "",
                 _changed(s), "",
                 "| class | n | Keras | TFLite |", "|---|---|---|---|"]
-        out += [f"| {c} | {p['n']} | {_pct(p['keras_accuracy'])} | {_pct(p['tflite_accuracy'])} |"
+        out += [f"| {c} | {p['n']} | {pct(p['keras_accuracy'])} | {pct(p['tflite_accuracy'])} |"
                 for c, p in s["per_class"].items()]
         out += ["", "Confusion (rows: true, columns: predicted as " + ", ".join(class_names) + "):"]
         for who in ("keras", "tflite"):
@@ -231,8 +238,8 @@ def _study(report: dict) -> list[str]:
     if study["rows"]:
         out += ["| model | resize | TFLite acc | diff (points) | agreement | disagreements |"
                 " max abs dp | mean abs dp |", "|---|---|---|---|---|---|---|---|"]
-        out += [f"| {r['variant']} | {r['resize']} | {_pct(r['tflite_accuracy'])} | "
-                f"{r['accuracy_diff_points']:+.2f} | {_pct(r['agreement'])} | "
+        out += [f"| {r['variant']} | {r['resize']} | {pct(r['tflite_accuracy'])} | "
+                f"{r['accuracy_diff_points']:+.2f} | {pct(r['agreement'])} | "
                 f"{r['disagreements']} | {r['max_prob_diff']:.4f} | "
                 f"{r['mean_abs_prob_diff']:.4f} |" for r in study["rows"]]
         out.append("")
@@ -249,14 +256,18 @@ def to_markdown(report: dict) -> str:
         f"{report['created']}.",
         "(a) the Keras model on the training pipeline's pixels; (b) the .tflite through "
         "`edge.Classifier.classify_paths` (edge's decode, resize and runtime).",
-        f"Gate: |accuracy difference| <= {th['max_accuracy_drop_points']} points on the "
-        f"validation folder and on the test split (there, failing only when the paired 95% "
-        f"interval excludes 0: one test image is 0.52 points), and top-1 agreement >= "
-        f"{th['min_agreement']:.0%} on the validation folder: "
+        *choice_section(report.get("model_choice")),
+        f"Gate (is the device model no worse?): the TFLite model may not lose more than "
+        f"{th['max_accuracy_drop_points']} points of accuracy to Keras on the validation folder, "
+        f"nor on the test split when the loss is beyond chance there (its paired 95% interval "
+        f"wholly below 0; one test image is 0.52 points); a gain never fails. Top-1 agreement "
+        f">= {th['min_agreement']:.0%} on the validation folder: "
         f"**{'PASSED' if report['passed'] else 'FAILED'}**.",
         "",
         *_summary(report),
         "",
+        *bundle_section(report.get("bundle")),
+        *pictures_section(report),
         *_study(report),
         "## Details",
         "",

@@ -43,10 +43,11 @@ def append_metadata(model: Path, metadata: dict | None, labels=CLASS_NAMES) -> N
         f.write(buffer.getvalue())
 
 
-def metadata(size: int, dtype: str = "uint8", output: str = "probabilities") -> dict:
+def metadata(size: int, dtype: str = "uint8", output: str = "probabilities",
+             class_names=CLASS_NAMES) -> dict:
     return {
         "format": "pawlite-model/1",
-        "class_names": list(CLASS_NAMES),
+        "class_names": list(class_names),
         "input": {"height": size, "width": size, "channels": 3, "dtype": dtype,
                   "range": [0, 255], "color": "RGB", "resize": "tf-bilinear"},
         "output": output,
@@ -61,21 +62,25 @@ MODELS = Path(__file__).resolve().parent / "fixtures" / "models"
 
 @functools.cache
 def build_model(kind: str = "int8", size: int = 16, output: str = "probabilities",
-                with_metadata: bool = True) -> Path:
+                with_metadata: bool = True, class_names: tuple[str, ...] = CLASS_NAMES) -> Path:
     """A tiny colour classifier as .tflite: kind "float32" or "int8" (uint8 in, uint8 out).
 
     A copy of a committed fixture (tests/fixtures/make_models.py makes them), so no test of
     edge needs TensorFlow; with pawlite.json and labels.txt appended unless `with_metadata`
-    is False (a foreign model's layout).
+    is False (a foreign model's layout). Three `class_names` pick the three-class fixture
+    (red, green, blue dominant).
     """
-    fixture = MODELS / f"{kind}-{size}-{output}.tflite"
+    suffix = "" if len(class_names) == 2 else f"-{len(class_names)}class"
+    fixture = MODELS / f"{kind}-{size}-{output}{suffix}.tflite"
     if not fixture.is_file():
         raise FileNotFoundError(f"{fixture} is not committed: add the variant to "
                                 "tests/fixtures/make_models.py and run it.")
-    path = _cache_dir() / f"{kind}-{size}-{output}-{with_metadata}.tflite"
+    names = "" if class_names == CLASS_NAMES else "-" + "-".join(class_names)
+    path = _cache_dir() / f"{kind}-{size}-{output}-{with_metadata}{names}.tflite"
     shutil.copyfile(fixture, path)
     if with_metadata:
-        append_metadata(path, metadata(size, "uint8" if kind == "int8" else "float32", output))
+        dtype = "uint8" if kind == "int8" else "float32"
+        append_metadata(path, metadata(size, dtype, output, class_names), class_names)
     return path
 
 

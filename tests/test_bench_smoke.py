@@ -1,4 +1,5 @@
-"""`python -m scripts.bench --quick` runs end to end on generated images and a tiny model.
+"""`python -m scripts.bench --quick` runs end to end on generated images and a tiny model;
+the README update refuses a run on a loaded machine and writes between its markers.
 
 No timing is asserted (performance claims come from `make bench` itself): only that every
 contender gets a row in the table on both image sets, with numbers where it could run.
@@ -43,15 +44,19 @@ def test_quick_bench_prints_every_row(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
-    rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]) for line in table[1:]}
-    assert rows == {(s, c) for s in ("validation", "0.1 MP") for c in CONTENDERS}
-    assert sum(line[:4] in ("PASS", "FAIL", "n/a ") for line in done.stdout.splitlines()) == 6
-    assert "load average" in done.stdout
+    rows = {tuple(cell.strip() for cell in line.strip("|").split("|")[:2]) for line in table}
+    assert {row for row in rows if row[1] in CONTENDERS} == {
+        (s, c) for s in ("validation", "0.1 MP") for c in CONTENDERS}
+    checks = [line for line in done.stdout.splitlines() if line[:4] in ("PASS", "FAIL", "n/a ")]
+    assert len(checks) == 8
+    assert [line for line in checks if "not measured" in line and "MediaPipe" not in line] == []
+    assert "load average" in done.stdout and "machine: " in done.stdout
     report = json.loads((out / "bench.json").read_text())
     for set_name, results in report["results"].items():
         for name in CONTENDERS[:3]:
             assert results[name]["images"] == (6 if set_name == "validation" else 3)
             assert results[name]["rate"] > 0 and results[name]["rss_mb"] > 0
+            assert results[name]["cpu_s"] > 0 and results[name]["load_before"] >= 0
         mediapipe = results[CONTENDERS[3]]
         if report["mediapipe_python"] is None:
             assert mediapipe["note"].startswith("not installed")
@@ -67,3 +72,23 @@ def test_the_workers_module_starts_on_the_standard_library_alone():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("usage: workers.py {keras|naive|mediapipe} MODEL FOLDER")
+
+
+def test_the_readme_table_is_refused_on_a_loaded_machine_and_written_when_quiet(tmp_path):
+    from scripts.bench.report import MARKERS, Measurement, refusal, write_between_markers
+
+    quiet = Measurement(images=4, rate=10.0, wall_s=1.0, load_before=0.2, others_cpu=0.1)
+    report = {"load_start": (0.3, 0.4, 0.5), "results": {"validation": {"a": quiet}}}
+    assert refusal(report) is None
+    busy = {"validation": {"a": quiet, "b": Measurement(load_before=0.9, others_cpu=0.7)}}
+    reason = refusal({"load_start": (0.6, 0.4, 0.5), "results": busy})
+    assert reason.startswith("above 0.5: load average 0.60 at the start")
+    assert "load 0.90 before validation / b" in reason and "0.70 cores during" in reason
+    readme = tmp_path / "README.md"
+    prose = f"the table lies between `{MARKERS[0]}` and `{MARKERS[1]}`\n"
+    readme.write_text(f"{prose}{MARKERS[0]}\nold\ntable\n{MARKERS[1]}\noutro\n")
+    write_between_markers(readme, "new table")
+    assert readme.read_text() == f"{prose}{MARKERS[0]}\nnew table\n{MARKERS[1]}\noutro\n"
+    readme.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="no <!-- bench-table:start --> ... "):
+        write_between_markers(readme, "x")

@@ -4,6 +4,7 @@ import io
 
 from edge.classifier import Result
 from edge.progress import Progress, Summary
+from edge.runtime import Kernels
 
 
 def _summary():
@@ -23,6 +24,14 @@ def test_summary_lines_count_labels_failures_and_skips():
     assert "classified 4 images" in text and "cats 2, dogs 1, uncertain 1" in text
     assert "failed 1: truncated 1" in text and "skipped 3 non-image files" in text
     assert "7 files were already done" in text and "images/s" in text
+
+
+def test_the_summary_names_the_kernels_on_its_own_line():
+    summary = _summary()
+    assert not any(line.startswith("model run by") for line in summary.lines())
+    summary.kernels = Kernels("ai-edge-litert", "2.3.0", 2, False)
+    assert summary.lines()[1] == ("model run by ai-edge-litert 2.3.0, 2 interpreter threads, "
+                                  "XNNPACK NOT applied (builtin kernels)")
 
 
 def test_progress_shows_rate_and_eta_and_clears():

@@ -30,20 +30,25 @@ def test_the_variants_and_where_each_is_written():
     assert ExportConfig().variants == ("int8",)
     assert ExportConfig(quantization="float16").variants == ("float16",)
     assert ExportConfig(all_variants=True).variants == QUANTIZATIONS
-    assert ExportConfig().tflite_path("int8") == Path("artifacts/model4_int8.tflite")
+    config = ExportConfig(model=Path("artifacts/model5.keras"))
+    assert config.tflite_path("int8") == Path("artifacts/model5_int8.tflite")
+    assert config.report_dir == Path("artifacts/model5_parity")
     config = ExportConfig(model=Path("runs/best.keras"), out=Path("exports"))
     assert config.tflite_path("dynamic") == Path("exports/best_dynamic.tflite")
+    with pytest.raises(ExportError, match="No Keras model chosen yet"):
+        ExportConfig().tflite_path("int8")
 
 
 def test_to_json_records_every_field_as_plain_json():
-    config = ExportConfig(data_dir=Path("/data"), tflite=Path("m.tflite"), resize="tf-bilinear",
-                          num_threads=2)
+    config = ExportConfig(model=Path("artifacts/model4.keras"), data_dir=Path("/data"),
+                          tflite=Path("m.tflite"), resize="tf-bilinear", num_threads=2)
     document = config.to_json()
     assert set(document) == {f.name for f in dataclasses.fields(ExportConfig)}
     assert json.loads(json.dumps(document)) == document
     assert (document["data_dir"], document["tflite"], document["model"]) == (
         "/data", "m.tflite", "artifacts/model4.keras")
     assert ExportConfig().to_json()["data_dir"] is None
+    assert ExportConfig().to_json()["model"] is None  # chosen later, by export.choose
 
 
 def test_the_config_is_frozen():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -40,8 +41,11 @@ def test_export_then_parity_passes_and_writes_both_reports(tiny):
     result = CliRunner().invoke(app, _args(tiny, "--quantization", "float32"))
     assert result.exit_code == 0, result.output
     assert "float32: test" in result.output and "passed" in result.output
-    report = json.loads((tiny.out / "parity.json").read_text())
+    report_dir = tiny.out / "model4_parity"
+    assert f"report: {report_dir / 'parity.md'}" in result.output
+    report = json.loads((report_dir / "parity.json").read_text())
     assert report["passed"] is True
+    assert report["model_choice"] == {"model": "model4", "reason": "named by the user (model4)"}
     (row,) = report["variants"]
     assert row["variant"] == "float32" and row["resize"] == "tf-bilinear"
     assert row["from_this_keras_model"] is True
@@ -52,8 +56,10 @@ def test_export_then_parity_passes_and_writes_both_reports(tiny):
     assert sum(map(sum, folder["confusion"]["tflite"])) == 20
     study = {(r["variant"], r["resize"]) for r in report["resize_study"]["rows"]}
     assert study == {("float32", "tf-bilinear"), ("float32", "pillow-bilinear")}
-    markdown = (tiny.out / "parity.md").read_text()
+    markdown = (report_dir / "parity.md").read_text()
     assert "**PASSED**" in markdown and "Where the gap comes from" in markdown
+    for name in row["figures"]["files"].values():
+        assert name is None or f"]({name})" in markdown and (report_dir / name).is_file()
 
 
 def test_parity_fails_on_a_model_with_swapped_labels(tiny, tmp_path):
@@ -62,13 +68,15 @@ def test_parity_fails_on_a_model_with_swapped_labels(tiny, tmp_path):
             "--split", str(tiny.split), "--out", str(tmp_path), "--latency-runs", "2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == GATE_FAILED, result.output
-    assert ("FAILED: accuracy difference on test (points), where its 95% interval excludes 0; "
-            "accuracy difference on validation folder (points); top-1 agreement") in result.output
-    report = json.loads((tmp_path / "parity.json").read_text())
+    # The tiny model is wrong on every image, so the swap makes TFLite *more* accurate: the
+    # one-sided accuracy rules let that pass, and the agreement rule is what catches the swap.
+    assert "+100.00 points" in result.output
+    assert "FAILED: top-1 agreement on validation folder\n" in result.output
+    report = json.loads((tmp_path / "model4_parity" / "parity.json").read_text())
     assert report["passed"] is False
     assert report["variants"][0]["sets"]["validation_folder"]["agreement"] == 0.0
     assert report["variants"][0]["from_this_keras_model"] is False
-    assert "**FAILED**" in (tmp_path / "parity.md").read_text()
+    assert "**FAILED**" in (tmp_path / "model4_parity" / "parity.md").read_text()
 
 
 def test_parity_before_export_is_a_user_error(tiny, tmp_path):
@@ -84,7 +92,7 @@ def test_missing_keras_model_is_a_user_error(tiny, tmp_path):
     result = CliRunner().invoke(app, ["--model", str(tmp_path / "none.keras"),
                                       "--split", str(tiny.split), "--out", str(tmp_path)])
     assert result.exit_code == 1
-    assert "none.keras not found. Train it first" in result.output
+    assert "none.keras not found (" in result.output and "Train it first" in result.output
     assert "Traceback" not in result.output
 
 
@@ -116,19 +124,65 @@ def _sets(test_diff, test_interval, folder_diff, agreement=0.99):
                                                  agreement=agreement)}
 
 
-def test_gate_forgives_test_flips_within_chance_but_not_real_losses():
+def _passed(sets):
     from export.parity import gate_checks
 
-    def passed(sets):
-        return [c.passed for c in gate_checks(sets, 1.0, 0.98)]
+    return [c.passed for c in gate_checks(sets, 1.0, 0.98)]
 
+
+def test_gate_forgives_test_flips_within_chance_but_not_real_losses():
     # 2 of 192 test images lost, 0 gained: -1.04 points, interval -2.48..+0.39 (chance).
-    assert passed(_sets(-1.04, (-2.48, 0.39), -0.3)) == [True, True, True]
+    assert _passed(_sets(-1.04, (-2.48, 0.39), -0.3)) == [True, True, True]
     # 6 lost: interval entirely below zero, a real loss on the test split.
-    assert passed(_sets(-3.13, (-5.6, -0.6), -0.5)) == [False, True, True]
+    assert _passed(_sets(-3.13, (-5.6, -0.6), -0.5)) == [False, True, True]
     # The limit holds on the 1,000 images whatever the test split says.
-    assert passed(_sets(-0.52, (-1.5, 0.5), -1.2)) == [True, False, True]
-    assert passed(_sets(0.0, (0.0, 0.0), 0.0, agreement=0.97)) == [True, True, False]
+    assert _passed(_sets(-0.52, (-1.5, 0.5), -1.2)) == [True, False, True]
+    assert _passed(_sets(0.0, (0.0, 0.0), 0.0, agreement=0.97)) == [True, True, False]
+
+
+def test_gate_never_fails_a_model_for_being_better():
+    # Gains beyond chance and beyond the limit, on both sets: no accuracy rule fails.
+    assert _passed(_sets(+3.13, (0.6, 5.6), +1.5)) == [True, True, True]
+
+
+def _ten_class_sets(test_lost: int, test_gained: int):
+    """A weak 10-class model on 32 test and 320 validation-folder images; int8 changes the
+    verdict of `test_gained` + `test_lost` test images (and of those images only)."""
+    from export.report import compare
+
+    names = [f"c{i}" for i in range(10)]
+    labels = np.arange(320) % 10
+    keras = np.full((320, 10), 0.05)
+    keras[np.arange(320), (labels + (np.arange(320) % 3 == 0)) % 10] = 0.55  # 1/3 wrong
+    tflite = keras.copy()
+    wrong = np.flatnonzero(keras.argmax(1) != labels)
+    right = np.flatnonzero(keras.argmax(1) == labels)
+    test = slice(288, 320)
+    gained = [i for i in wrong if i >= 288][:test_gained]
+    lost = [i for i in right if i >= 288][:test_lost]
+    for i in gained:
+        tflite[i] = 0.05
+        tflite[i, labels[i]] = 0.55
+    for i in lost:
+        tflite[i] = 0.05
+        tflite[i, (labels[i] + 1) % 10] = 0.55
+    return {"test": compare(keras[test], tflite[test], labels[test], names),
+            "validation_folder": compare(keras, tflite, labels, names)}
+
+
+def test_the_issue_case_a_much_better_int8_model_passes():
+    # Issue 16: 10 classes, int8 3 gained and 0 lost on 32 test images: +9.4 points.
+    sets = _ten_class_sets(test_lost=0, test_gained=3)
+    assert sets["test"].accuracy_diff_points == pytest.approx(9.375)
+    assert sets["test"].changed_verdicts == {"tflite_right_keras_wrong": 3,
+                                             "keras_right_tflite_wrong": 0}
+    assert _passed(sets) == [True, True, True]
+
+
+def test_a_clearly_worse_int8_model_fails_the_accuracy_rules():
+    sets = _ten_class_sets(test_lost=6, test_gained=0)
+    assert sets["test"].accuracy_diff_points == pytest.approx(-18.75)
+    assert _passed(sets) == [False, False, True]
 
 
 def test_a_failed_gate_and_a_usage_error_exit_differently(tmp_path):

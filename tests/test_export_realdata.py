@@ -17,7 +17,9 @@ from export.cli import GATE_FAILED, app
 # CPUs (AVX2 vs AVX-512) and runs: on the AVX-512 CI machine this model lost 2 of 192 test
 # images to int8 (-1.04 points, 95% interval -2.48 to +0.39), which a flat 1-point limit on
 # 192 images failed on chance; the gate now applies the limit on the 1,000-image folder and
-# fails the test split only for a loss beyond chance (export.parity.gate_checks).
+# fails the test split only for a loss beyond chance (export.parity.gate_checks). The rules are
+# one-sided (a gain never fails), so this job passes because int8 loses no more than the
+# margin, not because it lands within +-1 point.
 pytestmark = pytest.mark.realdata
 
 CI_EPOCHS = 2
@@ -40,8 +42,10 @@ def test_briefly_trained_model4_passes_the_int8_parity_gate(real_split, base_wei
     ])
     assert result.exit_code != GATE_FAILED, f"the int8 parity gate failed:\n{result.output}"
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "parity.json").read_text())
+    report = json.loads((tmp_path / "model4_parity" / "parity.json").read_text())
     (row,) = report["variants"]
     assert row["size_bytes"] <= 3_000_000
     assert (row["sets"]["test"]["n"], row["sets"]["validation_folder"]["n"]) == (192, 1000)
     assert row["calibration"]["bias_correction_images"] == 64
+    for name in row["figures"]["files"].values():
+        assert name is None or (tmp_path / "model4_parity" / name).is_file()

@@ -97,3 +97,19 @@ def test_no_import_cycles_between_modules():
         if node not in state:
             visit(node, [node])
     assert cycles == []
+
+
+def test_help_and_the_cli_module_load_no_numpy_pillow_or_pydantic():
+    """`edge-classify --help` must be instant: the Python API loads on first use."""
+    code = (
+        "import sys, edge.cli\n"
+        "from typer.testing import CliRunner\n"
+        "result = CliRunner().invoke(edge.cli.app, ['--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'PIL', 'pydantic'}))\n"
+        "from edge import Classifier, Result\n"
+        "print(Classifier.__module__, Result.__module__)"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["[]", "edge.classifier edge.classifier"]

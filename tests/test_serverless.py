@@ -39,6 +39,7 @@ def test_s3_notification_writes_one_result_per_image(s3):
     assert [name for name, _ in cat["top_k"]] == ["cats", "dogs"]
     assert cat["source"]["etag"] == red["eTag"] and cat["error_kind"] is None
     assert cat["model"]["sha256"] == summary["model_sha256"]
+    assert summary["kernels"]["xnnpack"] is True and summary["kernels"]["threads"] >= 1
 
 
 def test_redelivery_is_skipped_and_a_new_version_is_reclassified(s3):
@@ -53,6 +54,24 @@ def test_redelivery_is_skipped_and_a_new_version_is_reclassified(s3):
     assert serverless.handler(s3_event([blue]))["classified"] == 1
     assert result(s3, "a/pet.jpg")["label"] == "dogs"
     assert keys(s3, OUT) == [OUT + "a/pet.jpg.json"]
+
+
+def test_other_labels_or_crop_redo_a_result_instead_of_skipping_it(
+        s3, tmp_path, monkeypatch):
+    red = upload(s3, "s/pet.jpg", RED)
+    event = s3_event([red])
+    assert serverless.handler(event)["classified"] == 1
+    swapped = tmp_path / "swapped.txt"
+    swapped.write_text("dogs\ncats\n")
+    monkeypatch.setenv("LABELS_PATH", str(swapped))
+    serverless.reset()
+    again = serverless.handler(event)
+    assert (again["classified"], again["skipped"]) == (1, 0)
+    assert result(s3, "s/pet.jpg")["label"] == "dogs"
+    assert serverless.handler(event)["skipped"] == 1
+    monkeypatch.setenv("CROP", "center")
+    serverless.reset()
+    assert serverless.handler(event)["classified"] == 1
 
 
 def test_sqs_reports_only_retryable_messages(s3, monkeypatch):

@@ -13,7 +13,8 @@ MAX_LISTED_FAILURES = 50
 
 @dataclass(frozen=True)
 class Counts:
-    """Objects by outcome, the failures worth reading (the first 50), and the throughput."""
+    """Objects by outcome, the failures worth reading (the first 50), the throughput, and
+    what ran the model (`edge.runtime.Kernels.to_json()`: runtime, version, threads, xnnpack)."""
 
     objects: int
     classified: int
@@ -29,6 +30,7 @@ class Counts:
     model_load_s: float | None
     failures: tuple[dict, ...]
     failures_not_listed: int
+    kernels: dict | None = None
 
     def to_json(self) -> dict:
         return {
@@ -38,6 +40,7 @@ class Counts:
             "elapsed_s": self.elapsed_s, "images_per_second": self.images_per_second,
             "model_sha256": self.model_sha256, "model_load_s": self.model_load_s,
             "failures": list(self.failures), "failures_not_listed": self.failures_not_listed,
+            "kernels": self.kernels,
         }
 
 

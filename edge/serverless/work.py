@@ -10,6 +10,7 @@ An object whose result key would pass S3's 1,024-byte limit is an `error` with n
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -39,15 +40,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """What a result records about the model; `sha256` is part of the idempotency key."""
+    """What a result records about the model. `sha256` and `setup` are both part of the
+    idempotency key: the same file with other LABELS_PATH, MEAN/STD or CROP gives other
+    answers, so a result made under other settings is redone, not skipped."""
 
     sha256: str
     name: str
     class_names: tuple[str, ...]
+    setup: str = ""
 
     @classmethod
-    def of(cls, path: str | os.PathLike, class_names) -> ModelIdentity:
-        return cls(sha256_of(path), Path(path).name, tuple(class_names))
+    def of(cls, path: str | os.PathLike, class_names, setup: str = "") -> ModelIdentity:
+        return cls(sha256_of(path), Path(path).name, tuple(class_names), setup)
+
+    @property
+    def setup_key(self) -> str:
+        """The setup as a short ASCII token, fit for S3 user metadata."""
+        return hashlib.sha256(self.setup.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,8 @@ class Worker:
     def _is_current(self, metadata: dict | None, etag: str | None) -> bool:
         if not metadata or not etag or metadata.get("pawlite-etag") != etag:
             return False
-        if metadata.get("pawlite-model") != self.model.sha256:
+        if (metadata.get("pawlite-model") != self.model.sha256
+                or metadata.get("pawlite-setup") != self.model.setup_key):
             return False
         return (metadata.get("pawlite-status") == "ok"
                 or metadata.get("pawlite-error-kind") in CONTENT_ERRORS)
@@ -173,7 +183,8 @@ class Worker:
             **result.to_dict(),
             "source": {"bucket": ref.bucket, "key": ref.key, "etag": ref.etag, "size": ref.size},
             "model": {"sha256": self.model.sha256, "name": self.model.name,
-                      "class_names": list(self.model.class_names)},
+                      "class_names": list(self.model.class_names), "setup": self.model.setup,
+                      "setup_key": self.model.setup_key},
             "classified_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
@@ -227,6 +238,7 @@ def _metadata(document: dict) -> dict[str, str]:
     return {
         "pawlite-etag": document["source"]["etag"] or "",
         "pawlite-model": document["model"]["sha256"],
+        "pawlite-setup": document["model"]["setup_key"],
         "pawlite-status": "ok" if document["error_kind"] is None else "error",
         "pawlite-label": quote(document["label"] or ""),
         "pawlite-confidence": "" if confidence is None else f"{confidence:.6f}",
@@ -255,6 +267,7 @@ def summarize(kind: str, outcomes: list[Outcome], budget: Budget, worker: Worker
     failures += list(extra_failures)
     elapsed = budget.elapsed()
     load = worker.load_seconds
+    kernels = getattr(worker.classifier, "kernels", None)
     return Summary(kind, Counts(
         objects=len(outcomes) + deferred,
         classified=counts["classified"],
@@ -270,4 +283,5 @@ def summarize(kind: str, outcomes: list[Outcome], budget: Budget, worker: Worker
         model_load_s=round(load, 3) if load is not None else None,
         failures=tuple(failures[:MAX_LISTED_FAILURES]),
         failures_not_listed=max(0, len(failures) - MAX_LISTED_FAILURES),
+        kernels=kernels.to_json() if kernels is not None else None,
     ))

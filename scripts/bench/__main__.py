@@ -5,12 +5,19 @@ ratios are comparable even on a noisy machine. Per contender and image set it re
 - images/s: steady rate from the first result to the last (startup is the next column);
 - first result: seconds from the parent's spawn of the process to its first result;
 - wall: spawn to exit, what a user waits in total;
-- peak RSS of that process alone (os.wait4's rusage).
+- peak RSS of that process alone (its VmHWM), its CPU seconds, the 1-minute load average
+  before (after waiting up to --max-settle s for it to fall to 0.5) and after it, and the CPU
+  other processes used while it ran;
+then the start-up timings (scripts/bench/startup.py) and every target of issue 15, PASS/FAIL.
 edge-classify is timed from the outside (each CSV row is flushed as it is produced); the
 others print time stamps (scripts/bench/workers.py). The parent never imports TensorFlow.
 
     python -m scripts.bench [--quick] [--data-dir DIR] [--model M.tflite] [--keras-model M.keras]
-                              [--baseline GIT-REF]
+                              [--baseline GIT-REF] [--write-readme]
+
+`--write-readme` puts this run's output between the `<!-- bench-table:start -->` and
+`<!-- bench-table:end -->` markers of README.md and docs/bench.md, unless the machine was not
+quiet (report.refusal: load above 0.5); then it says why, writes nothing and exits 4.
 
 `--baseline REF` adds a row "a0 edge-classify @REF": the same command from a git worktree of
 REF (same venv and runtime), so a change to edge is measured against the code before it.
@@ -24,12 +31,15 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .data import dataset_root, image_files, large_photos, subset, warm_cache
-from .report import Measurement, render, targets
+from .machine import QUIET_LOAD, cpu_model, load, settle
+from .report import README_FILES, Measurement, refusal, render, targets, write_between_markers
 from .spawn import spawn
+from .startup import measure as measure_startup
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -37,6 +47,7 @@ BUNDLED = ROOT / "edge" / "models" / "cats_vs_dogs_int8.tflite"
 DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered.zip"
 DEFAULT_WEIGHTS = ROOT.parent / "shared" / "models" / "mobilenet_v2_1.0_160_no_top.h5"
 TIMEOUT = 1800
+EXIT_NOT_QUIET = 4
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,9 @@ class BenchConfig:
     large_size: tuple[int, int]
     contenders: tuple[str, ...] = ("a", "b", "c", "d")
     baseline: str | None = None
+    max_settle: float = 90.0
+    repeats: int = 5
+    write_readme: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchConfig:
@@ -67,6 +81,10 @@ class BenchConfig:
             large_size=(int(width), int(height)),
             contenders=tuple(args.contenders.split(",")),
             baseline=args.baseline,
+            max_settle=args.max_settle if args.max_settle is not None else (0 if args.quick
+                                                                            else 90),
+            repeats=args.repeats or (1 if args.quick else 5),
+            write_readme=args.write_readme,
         )
 
 
@@ -102,6 +120,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="which to run, e.g. a,c while tuning (the targets need all)")
     parser.add_argument("--baseline", metavar="GIT-REF",
                         help="also run edge-classify as it was at this commit (e.g. HEAD~3)")
+    parser.add_argument("--max-settle", type=float, metavar="SECONDS",
+                        help=f"before each contender, wait up to this long for the 1-minute "
+                        f"load to fall to {QUIET_LOAD} (default 90, quick 0)")
+    parser.add_argument("--repeats", type=int,
+                        help="runs of each start-up timing, median reported (default 5, quick 1)")
+    parser.add_argument("--write-readme", action="store_true",
+                        help="put the output between the bench-table markers of "
+                        f"{' and '.join(README_FILES)}; refused (exit {EXIT_NOT_QUIET}) when "
+                        f"the load was above {QUIET_LOAD}")
     return parser.parse_args(argv)
 
 
@@ -200,26 +227,58 @@ def run(config: BenchConfig) -> dict:
                                                       "--mediapipe-python)")
                 continue
             log = config.out / f"{set_name.replace(' ', '')}-{name.split()[0]}.log"
-            results[set_name][name] = spawn(argv(folder), len(files), edge_rows, log)
+            before = settle(QUIET_LOAD, config.max_settle)[0]
+            measured = spawn(argv(folder), len(files), edge_rows, log)
+            results[set_name][name] = replace(measured, load_before=before,
+                                              load_after=load()[0])
             print(f"  {name}: {results[set_name][name].summary()}", file=sys.stderr)
-    return {"load_start": load_start, "load_end": os.getloadavg(), "cpus": os.cpu_count(),
+    settle(QUIET_LOAD, config.max_settle)
+    edge = contenders(tflite, keras_model, mp_python)["a edge-classify"][0](validation)[:1]
+    startup = measure_startup(edge, one_image(validation, config.out / "one-image"), tflite,
+                              config.repeats, config.out)
+    print(f"start-up: --help {startup.help_s}, one image first result "
+          f"{startup.one_image_first_s}, cold start {startup.cold_start_s} s", file=sys.stderr)
+    return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "load_start": load_start,
+            "load_end": load(), "cpus": os.cpu_count(), "cpu_model": cpu_model(),
             "model": str(tflite), "keras_model": str(keras_model),
-            "mediapipe_python": mp_python, "results": results}
+            "mediapipe_python": mp_python, "results": results, "startup": startup}
+
+
+def one_image(validation: Path, dest: Path) -> Path:
+    """A folder holding (a link to) the first validation image, for the one-image run."""
+    first = image_files(validation)[0]
+    target = dest / first.name
+    if not target.exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(first, target)
+        except OSError:
+            shutil.copyfile(first, target)
+    return dest
 
 
 def main(argv: list[str] | None = None) -> int:
     config = BenchConfig.from_args(parse_args(argv))
     report = run(config)
-    checks = targets(report["results"])
+    checks = targets(report["results"], report["startup"])
     text = render(report, checks)
     print(text)
     (config.out / "bench.md").write_text(text + "\n")
     plain = {**report, "results": {s: {n: asdict(m) for n, m in r.items()}
                                    for s, r in report["results"].items()},
-             "targets": [asdict(c) for c in checks]}
+             "startup": asdict(report["startup"]), "targets": [asdict(c) for c in checks]}
     (config.out / "bench.json").write_text(json.dumps(plain, indent=1) + "\n")
     failed = any(m.note.startswith("failed") for r in report["results"].values()
                  for m in r.values())
+    if config.write_readme:
+        reason = refusal(report)
+        if reason is not None:
+            print(f"not writing the README table: the machine was not quiet ({reason}). "
+                  "Run again when it is.", file=sys.stderr)
+            return EXIT_NOT_QUIET
+        for name in README_FILES:
+            write_between_markers(ROOT / name, text)
+            print(f"wrote the table into {name}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -1,4 +1,5 @@
-"""Run one contender process and measure it: output times, first result, peak RSS.
+"""Run one contender process and measure it: output times, first result, peak RSS, its CPU
+seconds, and the CPU other processes used meanwhile.
 
 Kept apart from __main__ so the measuring code is small enough to check by reading.
 """
@@ -11,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from .machine import BusyCpu
 from .report import Measurement
 
 
@@ -23,6 +25,7 @@ def spawn(argv: list[str], images: int, edge_rows: bool, log: Path) -> Measureme
     """
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     with open(log, "w") as errors:
+        busy = BusyCpu()
         start = time.time()
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, env=env, text=True)
         peak = PeakMemory(proc.pid)
@@ -46,6 +49,8 @@ def spawn(argv: list[str], images: int, edge_rows: bool, log: Path) -> Measureme
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         end = time.time()
+    cpu_s = usage.ru_utime + usage.ru_stime
+    others = busy.others(cpu_s)
     failed = proc.returncode not in (0, 1) or rows != images or first is None
     note = _failure(log, proc.returncode, rows, images) if failed else ""
     steady = rows - first_count
@@ -54,7 +59,8 @@ def spawn(argv: list[str], images: int, edge_rows: bool, log: Path) -> Measureme
         rate, note = rows / (last - start), "one batch: rate includes startup"
     rss_kb = peak.kb if peak.kb is not None else usage.ru_maxrss
     return Measurement(images=rows, rate=rate, rss_mb=rss_kb / 1024,
-                       first_s=(first - start) if first else None, wall_s=end - start, note=note)
+                       first_s=(first - start) if first else None, wall_s=end - start, note=note,
+                       cpu_s=cpu_s, others_cpu=others)
 
 
 class PeakMemory:

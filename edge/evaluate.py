@@ -1,0 +1,192 @@
+"""`edge-classify --eval DIR`: how well a model does on a folder laid out as DIR/<class>/*.
+
+The images go through the same classifier, decoding threads and pixel path as a plain run, so
+the figures are what the device will do. Class folders are matched to the model's labels by
+`edge.classmatch`; images that cannot be read are counted and listed, never scored. With
+--sort-into OUT, each misclassified image is placed (by `edge.sorting`'s rules) under
+`OUT/wrong/<true>-as-<predicted>/`, and OUT is never read as input. A --threshold answer of
+"uncertain" counts as a prediction outside the folders' classes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TextIO
+
+from edge.classifier import Classifier, Result
+from edge.classmatch import match_folders
+from edge.config import STDOUT, ClassifyConfig
+from edge.decode import silence_pillow_warnings
+from edge.errors import UsageError
+from edge.evalreport import write_rows
+from edge.evalresult import EvalResult, Outcome
+from edge.files import FileWalker
+from edge.progress import Progress, Summary
+from edge.runner import check_layout
+from edge.runtime import cpu_threads, default_interpreter_threads
+from edge.sorting import Sorter
+
+WRONG = "wrong"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One evaluation: the folder, and the plain run's options that apply to it (their
+    meaning and checks are ClassifyConfig's)."""
+
+    folder: Path
+    model: Path | None = None
+    labels: Path | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    crop: str = "none"
+    exif_rotate: bool = True
+    threshold: float | None = None
+    threads: int | None = None
+    batch: int = 8
+    sort_into: Path | None = None
+    mode: str = "copy"
+    dry_run: bool = False
+    output: Path | None = None
+    format: str | None = None
+    quiet: bool = False
+    recursive: bool = True
+
+    def classify_config(self) -> ClassifyConfig:
+        return ClassifyConfig(
+            paths=(self.folder,), model=self.model, labels=self.labels, output=self.output,
+            format=self.format, threshold=self.threshold, sort_into=self.sort_into,
+            mode=self.mode, dry_run=self.dry_run, threads=self.threads, batch=self.batch,
+            quiet=self.quiet, recursive=self.recursive, exif_rotate=self.exif_rotate,
+            mean=self.mean, std=self.std, crop=self.crop)
+
+    def validate(self) -> None:
+        if not self.folder.is_dir():
+            raise UsageError(f"--eval {self.folder} is not a folder: give a folder holding one "
+                             "subfolder of images per class (DIR/cats/*, DIR/dogs/*).")
+        self.classify_config().validate()
+
+
+def evaluate(
+    config: EvalConfig,
+    classifier: Classifier | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> EvalResult:
+    """Classify every image under config.folder's class folders and score the answers.
+
+    `classifier` (default: built from the config) is anything with `class_names` and
+    `classify_paths`; the rows go to config.output when set (stdout for "-"). Raises
+    UsageError for a folder or option that cannot be evaluated, ModelLoadError when the
+    model cannot run.
+    """
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    stop = stop or threading.Event()
+    config.validate()
+    check_layout(config.classify_config())
+    silence_pillow_warnings()
+    threads = config.threads or cpu_threads()
+    if classifier is None:
+        classifier = Classifier(config.model, config.labels, default_interpreter_threads(threads),
+                                exif_rotate=config.exif_rotate, mean=config.mean,
+                                std=config.std, crop=config.crop)
+    folders, stray, links = class_folders(config)
+    labels = list(classifier.class_names)
+    mapping = match_folders([f.name for f in folders], labels)
+    folders.sort(key=lambda f: labels.index(mapping[f.name]))
+    outputs = [] if config.output in (None, STDOUT) else [config.output]
+    exclude = [config.sort_into] if config.sort_into else []
+    walkers = [FileWalker([f], config.recursive, exclude, outputs) for f in folders]
+    truths: deque[str] = deque()
+    sorter = (Sorter(config.sort_into / WRONG, config.mode, config.dry_run)
+              if config.sort_into else None)
+    progress = Progress(stderr, enabled=not config.quiet and _isatty(stderr))
+    summary, outcomes, placed = Summary(), [], 0
+    try:
+        paths = _paths(walkers, [mapping[f.name] for f in folders], truths, stop)
+        for result in classifier.classify_paths(paths, 1, config.threshold, config.batch,
+                                                threads):
+            outcome = _outcome(result, truths.popleft())
+            if sorter is not None and outcome.ok and not outcome.correct:
+                placement = sorter.place(outcome.path, f"{outcome.true}-as-{outcome.predicted}")
+                if placement.dry_run:
+                    progress.clear()
+                    stderr.write(f"would {placement.mode} {placement.source} -> "
+                                 f"{placement.target}\n")
+                else:
+                    outcome = replace(outcome, placed=str(placement.target))
+                    placed += 1
+            outcomes.append(outcome)
+            summary.add(result)
+            progress.update(summary)
+    finally:
+        progress.clear()
+        summary.finish()
+    result = EvalResult(
+        model_name=Path(getattr(classifier, "model_path", "model")).name,
+        folders=tuple((f.name, mapping[f.name]) for f in folders), outcomes=tuple(outcomes),
+        elapsed=summary.elapsed, skipped=sum(w.skipped for w in walkers), stray=stray,
+        skipped_links=links + sum(w.skipped_links for w in walkers), interrupted=stop.is_set(),
+        sorted=placed)
+    if config.output is not None:
+        write_rows(result, config.output, config.classify_config().output_format() or "csv",
+                   stdout)
+    return result
+
+
+def class_folders(config: EvalConfig) -> tuple[list[Path], int, int]:
+    """(class folders, files lying beside them, symlinked folders left out): the folders of
+    config.folder, sorted, without hidden ones, the --sort-into tree and symlinks leading
+    outside config.folder (the walker's rule: --mode move never empties an unnamed folder)."""
+    root = os.path.realpath(config.folder)
+    exclude = os.path.realpath(config.sort_into) if config.sort_into else None
+    folders, stray, links = [], 0, 0
+    for entry in sorted(os.scandir(config.folder), key=lambda e: e.name):
+        if entry.name.startswith("."):
+            continue
+        if not entry.is_dir():
+            stray += 1
+            continue
+        real = os.path.realpath(entry.path)
+        if real == exclude or (exclude and real.startswith(exclude.rstrip(os.sep) + os.sep)):
+            continue
+        if entry.is_symlink() and not real.startswith(root.rstrip(os.sep) + os.sep):
+            links += 1
+            continue
+        folders.append(Path(entry.path))
+    if not folders:
+        raise UsageError(f"--eval {config.folder} holds no class folders: put each class's "
+                         f"images in a subfolder named for it ({config.folder}/cats/*.jpg, "
+                         f"{config.folder}/dogs/*.jpg).")
+    return folders, stray, links
+
+
+def _paths(walkers: list[FileWalker], labels: list[str], truths: deque[str],
+           stop: threading.Event) -> Iterator[Path]:
+    for walker, label in zip(walkers, labels, strict=True):
+        for path in walker:
+            if stop.is_set():
+                return
+            truths.append(label)
+            yield path
+
+
+def _outcome(result: Result, true: str) -> Outcome:
+    if not result.ok:
+        return Outcome(result.path, true, error_kind=result.error_kind,
+                       error_message=result.error_message)
+    return Outcome(result.path, true, result.label, result.confidence)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
