@@ -26,6 +26,7 @@ class StageProfile:
     def __init__(self) -> None:
         self.cpu = dict.fromkeys(STAGES, 0.0)
         self.runtime_threads: int | None = None
+        self._timed_threads: set[int] = set()
         self._lock = threading.Lock()
         self._process_start = time.process_time()
         self._wall_start = time.perf_counter()
@@ -39,6 +40,7 @@ class StageProfile:
             spent = time.thread_time() - start
             with self._lock:
                 self.cpu[name] += spent
+                self._timed_threads.add(threading.get_native_id())
 
     def timed(self, items: Iterable[T], name: str) -> Iterator[T]:
         """Yield `items`, charging to `name` the caller's CPU between one item and the next:
@@ -52,7 +54,11 @@ class StageProfile:
 
     def add_runtime_threads(self) -> None:
         """Add the CPU of the threads Python did not start (call while the interpreter lives)."""
-        native = _native_thread_cpu({t.native_id for t in threading.enumerate()})
+        # A decoder thread can still be listed in /proc after Python let it go: the threads
+        # that ran a stage are never the runtime's, alive in Python or not.
+        with self._lock:
+            ours = self._timed_threads | {t.native_id for t in threading.enumerate()}
+        native = _native_thread_cpu(ours)
         if native is not None:
             seconds, self.runtime_threads = native
             with self._lock:
@@ -64,7 +70,8 @@ class StageProfile:
         wall = time.perf_counter() - self._wall_start
         per_image = 1000.0 / max(1, images)
         threads = ("calling thread only: no /proc here" if self.runtime_threads is None
-                   else f"calling thread + {self.runtime_threads} runtime threads")
+                   else f"calling thread + {self.runtime_threads} runtime thread"
+                   + ("" if self.runtime_threads == 1 else "s"))
         notes = {"decode": "open, decode, EXIF turn, RGB", "resize": "to the model input",
                  "interpreter": threads, "output": "scores, rows, sorting"}
         out = [f"profile: {images} images, CPU ms per image (all threads)"]

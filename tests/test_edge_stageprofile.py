@@ -62,3 +62,19 @@ def test_timed_charges_the_loop_body_not_the_producer():
     for _ in profile.timed(produce(), "output"):
         _busy(0.01)
     assert 0.025 <= profile.cpu["output"] < 0.06
+
+
+def test_a_thread_that_ran_a_stage_is_never_counted_as_the_runtimes(monkeypatch):
+    """A decoder thread Python has let go can linger in /proc: its CPU is decode's, and
+    counting it again as the interpreter's made the stages add up to more than the process."""
+    reference = StageProfile()
+    reference.add_runtime_threads()  # the other threads this process has, Python's excluded
+    profile = StageProfile()
+    with profile.stage("decode"):
+        _busy(0.2)
+    listed = threading.enumerate
+    monkeypatch.setattr(threading, "enumerate",
+                        lambda: [t for t in listed() if t is not threading.current_thread()])
+    profile.add_runtime_threads()
+    assert profile.runtime_threads is not None
+    assert profile.cpu["interpreter"] < reference.cpu["interpreter"] + 0.1
