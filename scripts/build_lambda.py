@@ -77,8 +77,10 @@ def copy_edge(target: Path, model: Path) -> None:
         shutil.copy2(source, destination)
     (package / "models").mkdir()
     shutil.copy2(model, package / "models" / BUNDLED_MODEL.name)
-    for extra in sorted((ROOT / "edge" / "models").glob("*.md")):
-        shutil.copy2(extra, package / "models" / extra.name)
+    # The parity report and the pictures it links, so the report in the zip reads whole.
+    for extra in sorted((ROOT / "edge" / "models").iterdir()):
+        if extra.suffix in (".md", ".png", ".jpg"):
+            shutil.copy2(extra, package / "models" / extra.name)
 
 
 def write_zip(folder: Path, destination: Path) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 import zipfile
@@ -44,6 +45,9 @@ def test_zip_holds_edge_and_model_and_is_reproducible(build_lambda, tmp_path):
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "edge").rglob("*.py")}
     assert "edge/serverless/__init__.py" in modules and "edge/serverless/dispatch.py" in modules
     assert modules <= set(names) and "edge/models/cats_vs_dogs_int8.tflite" in names
+    report = (ROOT / "edge" / "models" / "parity.md").read_text()
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert {f"edge/models/{name}" for name in linked} <= set(names), "parity.md's pictures"
     assert not any("__pycache__" in n for n in names)
     assert unzipped == sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
     assert zipped == first.stat().st_size
