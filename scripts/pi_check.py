@@ -58,6 +58,9 @@ DEVICES = {d.name: d for d in (
            "asimdrdm lrcpc dcpop asimddp"),
 )}
 XNNPACK_LOG_LINE = "XNNPACK delegate"
+# edge's own verdict, read from the loaded graph: the runtime logs the line above even when
+# XNNPACK then takes no op (tflite-runtime 2.14 and int8 models).
+XNNPACK_NOT_APPLIED = ("did not apply XNNPACK", "XNNPACK NOT applied")
 
 
 def cpuinfo_text(device: Device) -> str:
@@ -171,11 +174,15 @@ def parse_run(spec: str) -> tuple[str, Path]:
 
 
 def used_xnnpack(jsonl: Path) -> bool | None:
-    """Whether the run's stderr (saved beside its JSONL as .stderr) says XNNPACK was applied."""
+    """Whether the run's stderr (saved beside its JSONL as .stderr) says XNNPACK was applied:
+    edge's warning says when it was not; the runtime's log line alone says it was tried."""
     log = jsonl.with_suffix(".stderr")
     if not log.is_file():
         return None
-    return XNNPACK_LOG_LINE in log.read_text(encoding="utf-8", errors="replace")
+    text = log.read_text(encoding="utf-8", errors="replace")
+    if any(marker in text for marker in XNNPACK_NOT_APPLIED):
+        return False
+    return XNNPACK_LOG_LINE in text
 
 
 def compare(args: argparse.Namespace) -> int:
