@@ -113,3 +113,25 @@ def test_help_and_the_cli_module_load_no_numpy_pillow_or_pydantic():
     result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["[]", "edge.classifier edge.classifier"]
+
+
+def test_a_classifying_run_imports_no_pydantic(tmp_path):
+    """The first result waits for every import: typer 0.29's pydantic cost 0.1 s and 11 MB
+    on each run (pyproject caps typer below it)."""
+    from tests.edge_helpers import solid
+
+    image = tmp_path / "red.png"
+    solid((250, 10, 10), (40, 30)).save(image)
+    code = (
+        "import sys, edge.cli\n"
+        f"sys.argv = ['edge-classify', {str(image)!r}, '-o', {str(tmp_path / 'out.csv')!r}, '-q']\n"
+        "try:\n"
+        "    edge.cli.main()\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, None), e.code\n"
+        "print('pydantic' in sys.modules)"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert (tmp_path / "out.csv").read_text().count("\n") == 2
