@@ -157,32 +157,11 @@ def execute(config: ClassifyConfig) -> int:
     """Run with Ctrl-C handling and error reporting; returns the exit status."""
     from edge.runner import run
 
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):  # file names that are not valid UTF-8
-            stream.reconfigure(errors="backslashreplace")
-    stop = threading.Event()
-    restore = _install_sigint(stop, config.quiet)
-    try:
-        summary = run(config, stop=stop)
-    except UsageError as e:
-        return _usage_error(str(e))
-    except ModelLoadError as e:
-        _error(str(e))
-        return EXIT_MODEL
-    except ResumeError as e:
-        _error(str(e))
-        return EXIT_USAGE
-    except EdgeError as e:
-        _error(str(e))
-        return EXIT_FAILURES
-    except OSError as e:
-        _error(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
-        return EXIT_FAILURES
-    except KeyboardInterrupt:
-        _error("aborted; the rows written so far are complete (continue with --resume)")
-        return EXIT_INTERRUPTED
-    finally:
-        restore()
+    summary, status = _guarded(
+        lambda stop: run(config, stop=stop), config.quiet,
+        "aborted; the rows written so far are complete (continue with --resume)")
+    if summary is None:
+        return status
     if not config.quiet:
         for line in summary.lines():
             sys.stderr.write(line + "\n")
@@ -196,29 +175,10 @@ def evaluate_folder(config: EvalConfig) -> int:
     from edge.evalreport import format_report
     from edge.evaluate import evaluate
 
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):  # file names that are not valid UTF-8
-            stream.reconfigure(errors="backslashreplace")
-    stop = threading.Event()
-    restore = _install_sigint(stop, config.quiet)
-    try:
-        result = evaluate(config, stop=stop)
-    except UsageError as e:
-        return _usage_error(str(e))
-    except ModelLoadError as e:
-        _error(str(e))
-        return EXIT_MODEL
-    except EdgeError as e:
-        _error(str(e))
-        return EXIT_FAILURES
-    except OSError as e:
-        _error(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
-        return EXIT_FAILURES
-    except KeyboardInterrupt:
-        _error("aborted before the report")
-        return EXIT_INTERRUPTED
-    finally:
-        restore()
+    result, status = _guarded(lambda stop: evaluate(config, stop=stop), config.quiet,
+                              "aborted before the report")
+    if result is None:
+        return status
     report = sys.stderr if config.output == STDOUT else sys.stdout
     report.write(format_report(result))
     if not config.quiet:
@@ -228,6 +188,37 @@ def evaluate_folder(config: EvalConfig) -> int:
     if result.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILURES if result.failed else EXIT_OK
+
+
+def _guarded(work, quiet: bool, aborted: str):
+    """(work(stop), None), or (None, the exit status) after printing the user error it raised:
+    a plain run and --eval answer Ctrl-C and errors the same way."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # file names that are not valid UTF-8
+            stream.reconfigure(errors="backslashreplace")
+    stop = threading.Event()
+    restore = _install_sigint(stop, quiet)
+    try:
+        return work(stop), None
+    except UsageError as e:
+        return None, _usage_error(str(e))
+    except ModelLoadError as e:
+        _error(str(e))
+        return None, EXIT_MODEL
+    except ResumeError as e:
+        _error(str(e))
+        return None, EXIT_USAGE
+    except EdgeError as e:
+        _error(str(e))
+        return None, EXIT_FAILURES
+    except OSError as e:
+        _error(f"{e.filename or ''}: {e.strerror or e}".lstrip(": "))
+        return None, EXIT_FAILURES
+    except KeyboardInterrupt:
+        _error(aborted)
+        return None, EXIT_INTERRUPTED
+    finally:
+        restore()
 
 
 def _install_sigint(stop: threading.Event, quiet: bool):
