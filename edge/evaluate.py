@@ -26,10 +26,10 @@ from edge.decode import silence_pillow_warnings
 from edge.errors import UsageError
 from edge.evalreport import write_rows
 from edge.evalresult import EvalResult, Outcome
-from edge.files import FileWalker
-from edge.progress import Progress, Summary
-from edge.runner import check_layout
-from edge.runtime import cpu_threads, default_interpreter_threads
+from edge.files import FileWalker, inside
+from edge.progress import Progress, Summary, is_terminal
+from edge.runner import check_layout, open_classifier
+from edge.runtime import cpu_threads
 from edge.sorting import Sorter
 
 WRONG = "wrong"
@@ -90,13 +90,12 @@ def evaluate(
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     stop = stop or threading.Event()
     config.validate()
-    check_layout(config.classify_config())
+    plain = config.classify_config()
+    check_layout(plain)
     silence_pillow_warnings()
     threads = config.threads or cpu_threads()
     if classifier is None:
-        classifier = Classifier(config.model, config.labels, default_interpreter_threads(threads),
-                                exif_rotate=config.exif_rotate, mean=config.mean,
-                                std=config.std, crop=config.crop)
+        classifier = open_classifier(plain, threads)
     folders, stray, links = class_folders(config)
     labels = list(classifier.class_names)
     mapping = match_folders([f.name for f in folders], labels)
@@ -107,7 +106,7 @@ def evaluate(
     truths: deque[str] = deque()
     sorter = (Sorter(config.sort_into / WRONG, config.mode, config.dry_run)
               if config.sort_into else None)
-    progress = Progress(stderr, enabled=not config.quiet and _isatty(stderr))
+    progress = Progress(stderr, enabled=not config.quiet and is_terminal(stderr))
     summary, outcomes, placed = Summary(), [], 0
     try:
         paths = _paths(walkers, [mapping[f.name] for f in folders], truths, stop)
@@ -136,7 +135,7 @@ def evaluate(
         skipped_links=links + sum(w.skipped_links for w in walkers), interrupted=stop.is_set(),
         sorted=placed)
     if config.output is not None:
-        write_rows(result, config.output, config.classify_config().output_format() or "csv",
+        write_rows(result, config.output, plain.output_format() or "csv",
                    stdout)
     return result
 
@@ -155,7 +154,7 @@ def class_folders(config: EvalConfig) -> tuple[list[Path], int, int]:
             stray += 1
             continue
         real = os.path.realpath(entry.path)
-        if real == exclude or (exclude and real.startswith(exclude.rstrip(os.sep) + os.sep)):
+        if exclude and inside(real, [exclude]):
             continue
         if entry.is_symlink() and not real.startswith(root.rstrip(os.sep) + os.sep):
             links += 1
@@ -183,10 +182,3 @@ def _outcome(result: Result, true: str) -> Outcome:
         return Outcome(result.path, true, error_kind=result.error_kind,
                        error_message=result.error_message)
     return Outcome(result.path, true, result.label, result.confidence)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError, OSError):
-        return False

@@ -119,7 +119,7 @@ class FileWalker:
 
     def _walk(self, folder: Path) -> Iterator[Path]:
         key = _dir_key(folder)
-        if key is None or key in self._seen_dirs or _inside(os.path.realpath(folder),
+        if key is None or key in self._seen_dirs or inside(os.path.realpath(folder),
                                                              self.exclude):
             return
         self._seen_dirs.add(key)
@@ -134,7 +134,7 @@ class FileWalker:
             if _is_dir(entry):
                 if not self.recursive or entry.name.startswith("."):
                     continue
-                if entry.is_symlink() and not _inside(os.path.realpath(path), self._roots):
+                if entry.is_symlink() and not inside(os.path.realpath(path), self._roots):
                     self.skipped_links += 1
                     continue
                 subfolders.append(path)
@@ -197,7 +197,8 @@ def file_key(path: str | os.PathLike, base: str | os.PathLike | None = None,
     return os.path.join(resolve(folder), name)
 
 
-def _inside(path: str, roots: Iterable[str]) -> bool:
+def inside(path: str, roots: Iterable[str]) -> bool:
+    """`path` is one of `roots` or lies under one (real paths, compared as strings)."""
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 

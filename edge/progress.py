@@ -72,6 +72,15 @@ class Summary:
         return lines
 
 
+def is_terminal(stream: TextIO) -> bool:
+    """Whether a person watches `stream` (a progress bar there, a table instead of CSV);
+    closed or replaced streams count as not."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 class Progress:
     """One self-overwriting stderr line, at most 10 times a second; silent when disabled."""
 

@@ -19,9 +19,9 @@ from edge.classifier import Classifier
 from edge.config import STDOUT, ClassifyConfig
 from edge.decode import silence_pillow_warnings
 from edge.errors import UsageError
-from edge.files import FileWalker, looks_like_image, signature, watch
+from edge.files import FileWalker, inside, looks_like_image, signature, watch
 from edge.outputs import open_writer, read_rows, row_key
-from edge.progress import Progress, Summary
+from edge.progress import Progress, Summary, is_terminal
 from edge.runrecord import RunRecord, sha256_of
 from edge.runtime import cpu_threads, default_interpreter_threads
 from edge.sorting import Sorter
@@ -50,12 +50,10 @@ def run(
     silence_pillow_warnings()
     profile = StageProfile() if config.profile else None
     threads = config.threads or cpu_threads()
-    classifier = Classifier(config.model, config.labels, default_interpreter_threads(threads),
-                            exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
-                            crop=config.crop)
+    classifier = open_classifier(config, threads)
     fmt = config.output_format()
     if fmt is None and (config.output == STDOUT or (config.output is None
-                                                    and not _isatty(stdout))):
+                                                    and not is_terminal(stdout))):
         fmt = "csv"
     existing, base = _start_record(config, fmt, classifier, stderr)
     summary = Summary(kernels=classifier.kernels)
@@ -66,7 +64,7 @@ def run(
     failed: set[str] = set()
     paths = _paths(config, walker, done, summary, stop, failed)
     sorter = Sorter(config.sort_into, config.mode, config.dry_run) if config.sort_into else None
-    progress = Progress(stderr, enabled=not config.quiet and _isatty(stderr))
+    progress = Progress(stderr, enabled=not config.quiet and is_terminal(stderr))
     if progress.enabled and not config.watch:
         _count_in_background(config, exclude, outputs, len(done), progress)
     writer = open_writer(config.output, fmt, existing, stdout)
@@ -101,6 +99,13 @@ def run(
     return summary
 
 
+def open_classifier(config: ClassifyConfig, threads: int) -> Classifier:
+    """The config's model as a run feeds it, its interpreter given its share of `threads`."""
+    return Classifier(config.model, config.labels, default_interpreter_threads(threads),
+                      exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
+                      crop=config.crop)
+
+
 def check_layout(config: ClassifyConfig) -> None:
     """Refuse an --output that is one of the inputs and a --sort-into tree holding an input:
     the first would overwrite a photo, the second would read its own copies forever."""
@@ -112,7 +117,7 @@ def check_layout(config: ClassifyConfig) -> None:
         destination = os.path.realpath(config.sort_into)
         for path in config.paths:
             real = os.path.realpath(path)
-            if real == destination or real.startswith(destination.rstrip(os.sep) + os.sep):
+            if inside(real, [destination]):
                 raise UsageError(
                     f"--sort-into {config.sort_into} holds the input {path}: sorted files "
                     "would be read again as input. Sort into a folder outside the inputs "
@@ -129,9 +134,9 @@ def _is_input(config: ClassifyConfig, output: Path) -> bool:
     for path in config.paths:
         if path.is_dir() and not ours:
             folder = os.path.realpath(path)
-            inside = (real.startswith(folder.rstrip(os.sep) + os.sep) if config.recursive
+            listed = (inside(real, [folder]) if config.recursive
                       else os.path.dirname(real) == folder)
-            if inside and FileWalker([]).is_candidate(Path(real)):
+            if listed and FileWalker([]).is_candidate(Path(real)):
                 return True
         elif path.exists() and os.path.samefile(path, output):
             return True
@@ -196,10 +201,3 @@ def _count_in_background(config: ClassifyConfig, exclude: list[Path], outputs: l
         progress.total = max(0, total - already)
 
     threading.Thread(target=count, daemon=True, name="edge-count").start()
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError, OSError):
-        return False
