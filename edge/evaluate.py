@@ -135,8 +135,7 @@ def evaluate(
         skipped_links=links + sum(w.skipped_links for w in walkers), interrupted=stop.is_set(),
         sorted=placed)
     if config.output is not None:
-        write_rows(result, config.output, plain.output_format() or "csv",
-                   stdout)
+        write_rows(result, config.output, plain.output_format() or "csv", stdout)
     return result
 
 
