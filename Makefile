@@ -12,8 +12,6 @@ SEED ?= 1337
 SEEDS ?=
 COLLAPSE_RETRIES ?= 2
 MODELS ?= 1,2,3,4,5
-FINE_TUNE_EPOCHS ?= 10
-FINE_TUNE_LR ?= 1e-4
 QUANTIZATION ?= int8
 # The Keras model export converts, by name in $(ARTIFACTS) (model4, model5); empty: the best
 # validated MobileNetV2-based one there (metrics.json), see export/choose.py.
@@ -47,8 +45,8 @@ help:
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
-	@echo "make train MODELS=5 ARTIFACTS=dir   add model5 (model4 fine-tuned, beyond the study) to the run in dir"
-	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS FINE_TUNE_EPOCHS FINE_TUNE_LR MODEL QUANTIZATION"
+	@echo "make train MODELS=5 ARTIFACTS=dir   add model5 (a linear head on the frozen base, beyond the study) to the run in dir"
+	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS MODEL QUANTIZATION"
 
 install: $(STAMP)
 
@@ -60,8 +58,7 @@ $(STAMP): pyproject.toml
 
 train: $(STAMP)
 	$(PY) -m train --data-url '$(DATA_URL)' --base-weights '$(BASE_WEIGHTS)' --out '$(ARTIFACTS)' \
-		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)' --fine-tune-epochs $(FINE_TUNE_EPOCHS) \
-		--fine-tune-learning-rate $(FINE_TUNE_LR) \
+		--epochs $(EPOCHS) --seed $(SEED) --models '$(MODELS)' \
 		--collapse-retries $(COLLAPSE_RETRIES) $(if $(SEEDS),--seeds '$(SEEDS)')
 
 EXPORT_PATHS = $(if $(MODEL),--model '$(ARTIFACTS)/$(MODEL).keras') \

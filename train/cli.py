@@ -11,8 +11,6 @@ import typer
 from train.config import (
     DEFAULT_COLLAPSE_RETRIES,
     DEFAULT_SEED,
-    FINE_TUNE_EPOCHS,
-    FINE_TUNE_LEARNING_RATE,
     OFFICIAL_DATA_URL,
     TrainConfig,
 )
@@ -29,27 +27,17 @@ def parse_models(text: str) -> tuple[int, ...]:
         raise typer.BadParameter(f"{text!r}: give model numbers like 1,2,3,4") from None
     if not models or any(m not in (1, 2, 3, 4, 5) for m in models):
         raise typer.BadParameter(f"{text!r}: models are numbered 1 to 5 (5 is beyond the study)")
-    if 5 in models and 4 not in models and models != (5,):
-        raise typer.BadParameter(
-            f"{text!r}: model5 fine-tunes model4, so it is trained with model4 (e.g. 1,2,3,4,5) "
-            "or alone (5) to add it to an earlier run in --out that has model4")
     return models
 
 
 @app.command()
 def main(
     models: str = typer.Option(
-        "1,2,3,4", help="Which models to train: the study's 1-4, and 5 (model4 fine-tuned, beyond "
-        "the study). 5 alone adds model5 to the earlier run in --out, from its model4.keras.",
+        "1,2,3,4", help="Which models to train: the study's 1-4, and 5 (beyond the study: a "
+        "linear head on the frozen MobileNetV2, its penalty chosen by cross-validation inside "
+        "the training images). 5 alone adds model5 to the earlier run in --out.",
     ),
     epochs: int = typer.Option(20, min=1, help="Epochs per model (the study uses 20)."),
-    fine_tune_epochs: int = typer.Option(
-        FINE_TUNE_EPOCHS, min=1,
-        help="model5's most epochs; the best by validation accuracy is kept.",
-    ),
-    fine_tune_learning_rate: float = typer.Option(
-        FINE_TUNE_LEARNING_RATE, min=0.0, help="model5's Adam learning rate.",
-    ),
     seed: int = typer.Option(
         DEFAULT_SEED, help="Seed for the split, and for training unless --seeds is given."
     ),
@@ -63,7 +51,8 @@ def main(
         "this many times per seed.",
     ),
     base_weights: str = typer.Option(
-        "imagenet", help="MobileNetV2 weights for model4: 'imagenet' (download) or a .h5 path."
+        "imagenet",
+        help="MobileNetV2 weights for models 4 and 5: 'imagenet' (download) or a .h5 path.",
     ),
     data_url: str = typer.Option(OFFICIAL_DATA_URL, help="Dataset zip URL (file:// works)."),
     data_dir: Path = typer.Option(None, help="An extracted dataset folder instead of --data-url."),
@@ -88,8 +77,6 @@ def main(
         collapse_retries=collapse_retries,
         models=parse_models(models),
         skip_bad=skip_bad,
-        fine_tune_epochs=fine_tune_epochs,
-        fine_tune_learning_rate=fine_tune_learning_rate,
     )
     try:
         run(config, prepare_only=prepare_only)

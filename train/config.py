@@ -10,9 +10,6 @@ OFFICIAL_DATA_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs
 DEFAULT_SEED = 1337
 DEFAULT_COLLAPSE_RETRIES = 2
 ADAM_DEFAULT_LEARNING_RATE = 0.001
-FINE_TUNE_EPOCHS = 10
-FINE_TUNE_FROM = "block_13_expand"
-FINE_TUNE_LEARNING_RATE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -28,8 +25,8 @@ class TrainConfig:
     `train.collapse`). `learning_rate` is Adam's default, the study's; it is a field so that
     tests can drive a model into collapse on purpose.
 
-    The `fine_tune_*` fields are model5's (beyond the study; `train.finetune` says why these
-    values): at most that many epochs, the base unfrozen from that layer, that Adam rate.
+    Model 5 (beyond the study, `train.feature_head`) has no settings here: its one setting, the
+    head's L2 penalty, is chosen by cross-validation inside the training images.
     """
 
     data_url: str = OFFICIAL_DATA_URL
@@ -46,9 +43,6 @@ class TrainConfig:
     seeds: tuple[int, ...] = ()
     collapse_retries: int = DEFAULT_COLLAPSE_RETRIES
     learning_rate: float = ADAM_DEFAULT_LEARNING_RATE
-    fine_tune_epochs: int = FINE_TUNE_EPOCHS
-    fine_tune_from: str = FINE_TUNE_FROM
-    fine_tune_learning_rate: float = FINE_TUNE_LEARNING_RATE
 
     @property
     def training_seeds(self) -> tuple[int, ...]:
@@ -74,7 +68,4 @@ class TrainConfig:
             "seeds": list(self.training_seeds),
             "collapse_retries": self.collapse_retries,
             "learning_rate": self.learning_rate,
-            "fine_tune_epochs": self.fine_tune_epochs,
-            "fine_tune_from": self.fine_tune_from,
-            "fine_tune_learning_rate": self.fine_tune_learning_rate,
         }

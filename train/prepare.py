@@ -8,6 +8,7 @@ from pathlib import Path
 from train.config import TrainConfig
 from train.download import fetch_dataset, is_dataset_root
 from train.errors import PawliteError
+from train.feature_head import FOLDS
 from train.scan import ScanReport, describe_bad, scan_dataset
 from train.split import Split, make_split
 
@@ -61,7 +62,7 @@ def prepare(config: TrainConfig) -> Split:
         batch_fraction=config.test_batch_fraction,
         data_source=source,
         dataset_sha256=digest,
-    )
+    ).with_train_folds(FOLDS)
     split.save(config.split_path)
     log.info(
         "split written to %s: train %d, validation %d, test %d",

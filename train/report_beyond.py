@@ -1,13 +1,16 @@
 """The report's section for model5: beyond the study, so kept apart from the study's tables.
 
-model5 is the study's model4 fine-tuned (`train.finetune`); its numbers answer "how good can
-this get", not "does the study reproduce", and they never enter the study's comparisons or
-its choice of best model.
+model5 (`train.feature_head`) answers "how good can this get", not "does the study reproduce":
+its numbers never enter the study's comparisons or its choice of best model. Every accuracy
+here carries its 95% interval and says whether its images chose anything (docs/protocol.md);
+a claim that model5 beats model4 is made only by McNemar's exact test on images that chose
+nothing for either.
 """
 
 from __future__ import annotations
 
-from train.report_runs import attempts_table, collapse_lines, collapsed, mean_and_range, pct
+from edge.stats import Accuracy, Paired
+from train.report_runs import pct
 
 STUDY_MODELS = ("model1", "model2", "model3", "model4")
 BEYOND_TITLE = "## Beyond the study: model5 (not part of the study)"
@@ -21,61 +24,53 @@ def beyond_models(models: dict) -> dict:
     return {k: m for k, m in models.items() if k not in STUDY_MODELS}
 
 
-def _how(m: dict) -> str:
-    f = m["fine_tune"]
-    return (f"model4's trained weights, then MobileNetV2 unfrozen from `{f['from_layer']}` up "
-            f"with every BatchNormalization layer frozen and in inference mode; Adam at "
-            f"{f['learning_rate']:g}, at most {f['max_epochs']} epochs, stopped after "
-            f"{f['patience']} without a gain, and the weights of the best validation epoch "
-            "restored (`train/finetune.py` says why these choices). The test split chose "
-            "nothing.")
+def evidence(m: dict, split: str) -> Accuracy | None:
+    raw = (m.get("evidence") or {}).get(split)
+    return Accuracy.from_json(raw) if raw else None
 
 
-def _origin(m: dict) -> str:
-    origin = m["from_model4"]
-    where = ("model4 trained in this run" if origin["source"] == "this run"
-             else f"`{origin['source']}` of an earlier run")
-    return f"Started from {where}, seed {origin['seed']}."
+def versus(m: dict, model4: dict | None) -> list[str]:
+    """The paired comparisons with model4 recorded in model5's entry, one line each."""
+    lines = []
+    for raw in (m.get("paired") or {}).values():
+        p = Paired(raw["a"], raw["b"], raw["only_a"], raw["only_b"], raw["n"], raw["images"])
+        lines.append(p.text() + ".")
+    if not lines and model4 is not None:
+        lines.append("Not compared image by image with model4 in this run (model4's "
+                     "per-image answers were not available).")
+    return lines
 
 
-def _count(accuracy: float | None, n: int) -> str:
-    return "" if accuracy is None or not n else f" ({round(accuracy * n)}/{n})"
+def _how(m: dict) -> list[str]:
+    r, cv = m["recipe"], m["cross_validation"]
+    grid = ", ".join(f"L2 {k}: {Accuracy.from_json(v).short()}"
+                     for k, v in cv["penalties"].items())
+    return [
+        f"How: the frozen MobileNetV2 base ({r['image_size'][0]}x{r['image_size'][1]}), "
+        f"{r['pooling']} pooling, a {r['head']} fit to convergence ({r['solver']}, "
+        f"{r['iterations']} iterations) on the features of every training image and its "
+        "mirror image. No epochs, so none to choose.",
+        f"Its one setting, the L2 penalty, was chosen by {cv['folds']}-fold cross-validation "
+        f"inside the training images ({cv['rule']}): {grid}. Chosen: {cv['chosen_l2']:g}. "
+        "Those out-of-fold numbers chose the penalty, so they flatter it slightly.",
+    ]
 
 
-def _versus_model4(m: dict, model4: dict | None, sizes: dict) -> list[str]:
-    epochs = len(m["history"]["val_accuracy"])
-    why = m["attempts"][0]["why"] if len(m["attempts"]) == 1 else None
-    kept = (f"Kept epoch {m['restored_epoch']} of {epochs}{f' ({why})' if why else ''}: "
-            f"validation accuracy {pct(m['best_val_accuracy'])}"
-            f"{_count(m['best_val_accuracy'], sizes['validation'])}, test accuracy "
-            f"{pct(m['test_accuracy'])}{_count(m['test_accuracy'], sizes['test'])}")
-    if model4 is None or collapsed(model4):
-        return [kept + "."]
-    val = m["best_val_accuracy"] - model4["final_val_accuracy"]
-    test = m["test_accuracy"] - model4["test_accuracy"] if m["test_accuracy"] is not None \
-        else None
-    kept += (f"; model4 (seed {model4['seed']}) ended at {pct(model4['final_val_accuracy'])} and "
-             f"{pct(model4['test_accuracy'])}: {100 * val:+.1f} points on validation")
-    if test is not None:
-        kept += f", {100 * test:+.1f} on test"
-    return [kept + "."]
+def _accuracies(m: dict) -> list[str]:
+    out = []
+    for split in ("validation", "test"):
+        acc = evidence(m, split)
+        if acc is not None:
+            out.append(f"Accuracy {acc.text()}.")
+    return out
 
 
 def _cost(m: dict) -> str:
-    return (f"Training accuracy at the kept epoch "
-            f"{pct(m['history']['accuracy'][m['restored_epoch'] - 1])}; "
+    return (f"Training accuracy {pct(m['final_train_accuracy'])}; "
             f"{m['params']['trainable']:,} trainable of {m['params']['total']:,} parameters; "
-            f"{m['seconds_per_epoch']:.1f} s per epoch, {m['wall_seconds'] / 60:.1f} min in all "
-            f"(every seed).")
-
-
-def _seed_line(m: dict) -> list[str]:
-    s = m["seeds"]
-    if len(s["runs"]) < 2:
-        return []
-    val, test = mean_and_range(s["val_accuracy"]), mean_and_range(s["test_accuracy"])
-    return [f"Over seeds {', '.join(map(str, s['requested']))}: validation accuracy of the "
-            f"kept epochs {val[0]} (range {val[1]}), test {test[0]} (range {test[1]})."]
+            f"{m['train_seconds']:.0f} s in all ({m['feature_seconds']:.0f} s of it computing "
+            "features). On a device it costs what model4 costs: the same base at the same "
+            "input size, and a smaller head.")
 
 
 def beyond_section(metrics: dict) -> list[str]:
@@ -84,23 +79,16 @@ def beyond_section(metrics: dict) -> list[str]:
     if not extra:
         return []
     lines = [BEYOND_TITLE, "",
-             "**Not part of the study.** The study stops at a frozen base; model5 is the next "
-             "step of the TensorFlow transfer-learning tutorial. Its numbers are not compared "
-             "with the study's and it is never the study's best model.", ""]
+             "**Not part of the study.** Its numbers are not compared with the study's and it "
+             "is never the study's best model. Whether it is bundled for the device is decided "
+             "after export, by the rule in docs/protocol.md.", ""]
     model4 = metrics["models"].get("model4")
-    sizes = {k: sum(v.values()) for k, v in metrics["exploration"]["label_counts"].items()}
     for name, m in extra.items():
         lines += [f"### {name}: {m['architecture']}", ""]
-        if collapsed(m):
-            body = collapse_lines(m)
-        else:
-            body = [_how(m), _origin(m), *_versus_model4(m, model4, sizes), _cost(m),
-                    *_seed_line(m)]
+        body = [*_how(m), *_accuracies(m), *versus(m, model4), _cost(m)]
         lines += [f"- {line}" for line in body]
         if m.get("added"):
             lines.append(f"- Added to this run later: `{m['added']['command']}` on "
                          f"{m['added']['cpu']['model']} ({m['added']['cpu']['cores']} cores).")
-        lines += ["", f"![{name} accuracy]({m['files']['plot']})", ""]
-        if len(m["attempts"]) > len(m["seeds"]["runs"]):
-            lines += attempts_table({name: m}) + [""]
+        lines.append("")
     return lines

@@ -4,10 +4,15 @@ The study took its test set as "the first 1/5 of the validation batches" of a da
 reshuffles each epoch, so its test images changed from run to run. Here the validation folder
 is shuffled once with a seed, the test size follows the study's rule
 (validation batches // 5 * batch size: 192 of 1,000), and the lists are written down.
+
+`folds` numbers the training images for the k-fold cross-validation that chooses model5's
+setting inside the training images (docs/protocol.md): drawn once with the split seed and
+stored, so a rerun or a reviewer sees the same folds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -33,6 +38,17 @@ class Split:
     dataset_sha256: str | None
     splits: dict[str, tuple[tuple[str, int], ...]]
     skipped: tuple[dict, ...] = field(default_factory=tuple)
+    folds: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def with_train_folds(self, k: int) -> Split:
+        """This split with `k` class-balanced folds of the training images, drawn from the split
+        seed; an existing set of folds is kept as it is."""
+        if len(self.folds.get("train", ())) == len(self.splits["train"]):
+            return self
+        from train.feature_head import make_folds
+
+        folds = make_folds(self.labels("train"), k, self.seed)
+        return dataclasses.replace(self, folds={**self.folds, "train": folds})
 
     def paths(self, name: str) -> list[Path]:
         return [self.data_root / rel for rel, _ in self._items(name)]
@@ -57,6 +73,7 @@ class Split:
             "dataset_sha256": self.dataset_sha256,
             "splits": {k: [[rel, label] for rel, label in v] for k, v in self.splits.items()},
             "skipped": list(self.skipped),
+            **({"folds": {k: list(v) for k, v in self.folds.items()}} if self.folds else {}),
         }
 
     def save(self, path: Path) -> None:
@@ -91,6 +108,7 @@ class Split:
                 k: tuple((rel, int(label)) for rel, label in v) for k, v in raw["splits"].items()
             },
             skipped=tuple(raw.get("skipped", ())),
+            folds={k: tuple(int(f) for f in v) for k, v in raw.get("folds", {}).items()},
         )
 
 

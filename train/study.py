@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from train.config import TrainConfig
-from train.errors import PawliteError
 from train.split import SPLIT_NAMES, Split
 from train.training import CollapseWatch
 
@@ -75,17 +74,17 @@ def decode_splits(config: TrainConfig, split: Split) -> tuple[dict, dict]:
     return arrays, datasets
 
 
-def _attempt(number: int, seed: int, weights_path, ctx: RunContext, requested_seed: int):
+def _attempt(number: int, seed: int, weights_path, ctx: RunContext):
     """Train model `number` once with `seed`; returns (attempt record, model, FitResult)."""
     from train.dataset import to_dataset
     from train.training import fit_model
 
     config, name = ctx.config, f"model{number}"
-    model, epochs, keeper, extra = _build(number, seed, weights_path, ctx, requested_seed)
+    model, epochs = _build(number, seed, weights_path, ctx), config.epochs
     train_ds = to_dataset(*ctx.arrays["train"], config.batch_size, shuffle=True, seed=seed)
     validation = _model4_validation(model, weights_path, ctx) if number == 4 else None
     fit = fit_model(model, train_ds, ctx.datasets["validation"], epochs, name, ctx.echo,
-                    watch=ctx.watch, validation=validation, keeper=keeper)
+                    watch=ctx.watch, validation=validation)
     test = None
     if ctx.has_test:
         test = model.evaluate(ctx.datasets["test"], verbose=0, return_dict=True)
@@ -98,8 +97,6 @@ def _attempt(number: int, seed: int, weights_path, ctx: RunContext, requested_se
               f"for {len(val) - best - 1} epochs"
     else:
         why = f"ran all {len(val)} epochs"
-    if keeper is not None:
-        extra["restored_epoch"] = keeper.best_epoch
     record = {
         "seed": seed,
         "epochs_run": len(val),
@@ -115,30 +112,17 @@ def _attempt(number: int, seed: int, weights_path, ctx: RunContext, requested_se
         "train_seconds": fit.train_seconds,
         "seconds_per_epoch": fit.train_seconds / len(val),
         "history": fit.to_json(),
-        **extra,
     }
     return record, model, fit
 
 
-def _build(number: int, seed: int, weights_path, ctx: RunContext, requested_seed: int):
-    """(compiled model, epochs, best-epoch keeper or None, extra record fields) for one attempt.
-
-    model5 starts from the model4 of the same requested seed trained in this run, or else from
-    the model4.keras of the run it is added to (`train.extend`).
-    """
-    from train.finetune import best_epoch_keeper, model5_from_weights
+def _build(number: int, seed: int, weights_path, ctx: RunContext):
+    """The compiled study model `number` for one attempt."""
     from train.models import build_model
 
     config = ctx.config
-    if number != 5:
-        model = build_model(number, config.image_size, weights_path, seed, ctx.num_classes,
-                            learning_rate=config.learning_rate)
-        return model, config.epochs, None, {}
-    start = ctx.cache.get(("model4", requested_seed)) or ctx.cache[("model4", "file")]
-    model = model5_from_weights(start["weights"], config.image_size, seed, ctx.num_classes,
-                                config.fine_tune_from, config.fine_tune_learning_rate)
-    origin = {k: v for k, v in start.items() if k != "weights"}
-    return model, config.fine_tune_epochs, best_epoch_keeper(), {"from_model4": origin}
+    return build_model(number, config.image_size, weights_path, seed, ctx.num_classes,
+                       learning_rate=config.learning_rate)
 
 
 def _model4_validation(model, weights_path, ctx: RunContext):
@@ -172,13 +156,9 @@ def _seed_runs(number: int, weights_path, ctx: RunContext, save) -> tuple[list, 
         seed = requested_seed
         for attempt in range(1, config.collapse_retries + 2):
             used.add(seed)
-            record, model, fit = _attempt(number, seed, weights_path, ctx, requested_seed)
+            record, model, fit = _attempt(number, seed, weights_path, ctx)
             record = {"requested_seed": requested_seed, "attempt": attempt, **record}
             attempts.append(record)
-            if number == 4 and 5 in config.models:
-                ctx.cache[("model4", requested_seed)] = {
-                    "weights": model.get_weights(), "seed": record["seed"],
-                    "source": "this run"}
             if not saved_trained:
                 save(model, record, fit)
                 saved_trained = record["stopped"] == "completed"
@@ -215,33 +195,21 @@ def train_model(number: int, weights_path, ctx: RunContext) -> dict:
         fit.save(ctx.out / files["history"])
 
     seeds = ", ".join(map(str, config.training_seeds))
-    if number == 5:
-        ctx.echo(f"{name} (beyond the study): fine-tuning model4 from "
-                 f"{config.fine_tune_from}, at most {config.fine_tune_epochs} epochs per seed "
-                 f"(seeds {seeds})")
-    else:
-        ctx.echo(f"{name}: training {config.epochs} epochs per seed (seeds {seeds})")
+    ctx.echo(f"{name}: training {config.epochs} epochs per seed (seeds {seeds})")
     runs, attempts = _seed_runs(number, weights_path, ctx, save)
     reported = saved["record"]
     ctx.echo(f"{name}: {saved['params']['trainable']:,} trainable of "
              f"{saved['params']['total']:,} parameters")
     trained = [r["history"] for r in runs if r["stopped"] == "completed"]
     title = f"{name}: training vs validation accuracy"
-    plot_accuracy(trained or [reported["history"]], ctx.out / files["plot"], title,
-                  kept_epoch=reported.get("restored_epoch"))
+    plot_accuracy(trained or [reported["history"]], ctx.out / files["plot"], title)
     gap = reported["final_train_accuracy"] - reported["final_val_accuracy"]
     keys = ("final_train_accuracy", "final_val_accuracy", "best_val_accuracy", "best_epoch",
             "test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "history")
-    beyond = {}
-    if number == 5:
-        from train.finetune import fine_tune_json
-
-        beyond = {"part_of_study": False, "fine_tune": fine_tune_json(config),
-                  "restored_epoch": reported["restored_epoch"],
-                  "from_model4": reported["from_model4"]}
     return {
         "architecture": ARCHITECTURES[name],
-        **beyond,
+        "chosen_on": {},
+        "evidence": evidence(reported, ctx),
         "seed": reported["seed"],
         "status": reported["stopped"],
         "collapse": reported["collapse"],
@@ -256,17 +224,66 @@ def train_model(number: int, weights_path, ctx: RunContext) -> dict:
     }
 
 
+def evidence(record: dict, ctx: RunContext) -> dict:
+    """The reported run's validation and test accuracy as counts with their 95% intervals.
+
+    A study model runs a fixed number of epochs, so neither split chose anything about how it
+    was made; the validation split does choose the study's best model (report.best_model).
+    """
+    from edge.stats import Accuracy
+
+    out = {}
+    for split, key in (("validation", "final_val_accuracy"), ("test", "test_accuracy")):
+        n = len(ctx.arrays[split][1])
+        if record.get(key) is not None and n:
+            out[split] = Accuracy(round(record[key] * n), n, f"{split} split").to_json()
+    return out
+
+
 def plot_all(models: dict, out: Path, baseline: float | None) -> None:
-    """comparison.png: every model's validation curve; model5 continues model4's epochs."""
+    """comparison.png: every study model's validation curve (model5 has no epochs)."""
     from train.plots import plot_comparison
 
-    histories = {k + (" (beyond the study)" if k == "model5" else ""):
-                 [a["history"] for a in m["attempts"] if a["stopped"] == "completed"]
-                 or [m["history"]] for k, m in models.items()}
-    offsets = {}
-    if "model5" in models and "model4" in models:
-        offsets["model5 (beyond the study)"] = len(models["model4"]["history"]["val_accuracy"])
-    plot_comparison(histories, out / "comparison.png", baseline, offsets)
+    histories = {k: [a["history"] for a in m["attempts"] if a["stopped"] == "completed"]
+                 or [m["history"]] for k, m in models.items() if "history" in m}
+    plot_comparison(histories, out / "comparison.png", baseline, {})
+
+
+def train_beyond(split: Split, arrays: dict, weights_path, ctx: RunContext) -> dict:
+    """model5, beyond the study (`train.feature_head`), on the split's stored folds."""
+    from train.feature_head import FOLDS, train_model5
+
+    split = split.with_train_folds(FOLDS)
+    return train_model5(arrays, split.folds["train"], ctx.num_classes, ctx.config.image_size,
+                        weights_path, ctx.out, ctx.echo)
+
+
+def pair_with_model4(out: Path, arrays: dict) -> dict:
+    """model5 against model4, image by image, on each split that chose nothing for either.
+
+    Neither model's making looked at the validation or test images (model4 runs fixed epochs,
+    model5 chose its penalty inside the training images), so both splits may back the claim.
+    Empty when the run has no model4.keras.
+    """
+    import keras
+    import numpy as np
+
+    from edge.stats import paired
+
+    if not (out / "model4.keras").is_file() or not (out / "model5.keras").is_file():
+        return {}
+    right = {}
+    for name in ("model4", "model5"):
+        model = keras.models.load_model(out / f"{name}.keras")
+        for split in ("validation", "test"):
+            x, y = arrays[split]
+            if len(y):
+                predicted = model.predict(x.astype(np.float32), batch_size=64, verbose=0)
+                right[(name, split)] = (predicted.argmax(axis=1) == y).tolist()
+        keras.backend.clear_session()
+    return {split: paired("model5", right[("model5", split)], "model4",
+                          right[("model4", split)], f"{split} split").to_json()
+            for split in ("validation", "test") if ("model5", split) in right}
 
 
 def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = print) -> dict:
@@ -278,14 +295,11 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
     from train.models import resolve_base_weights
     from train.report import STUDY, best_model, summary_table, write_metrics, write_report
 
-    if 5 in config.models and 4 not in config.models:
-        raise PawliteError(
-            "model5 fine-tunes model4: train them together (--models 4,5), or add model5 to "
-            "an earlier run that has model4 with train.extend.add_model5 (--models 5 alone).")
     start = time.perf_counter()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    weights = resolve_base_weights(config.base_weights) if 4 in config.models else None
+    uses_base = {4, 5} & set(config.models)
+    weights = resolve_base_weights(config.base_weights) if uses_base else None
     if os.environ.get("TF_ENABLE_ONEDNN_OPTS") is None:
         echo("note: TF_ENABLE_ONEDNN_OPTS is unset, so on CPUs without AVX-512 (e.g. AMD) "
              "TensorFlow skips its oneDNN kernels; setting it to 1 cut training CPU time by "
@@ -309,6 +323,10 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
 
     models = {}
     for number in sorted(config.models):
+        if number == 5:
+            models["model5"] = train_beyond(split, arrays, weights.path, ctx)
+            models["model5"]["paired"] = pair_with_model4(out, arrays)
+            continue
         weights_path = weights.path if number == 4 else None
         models[f"model{number}"] = train_model(number, weights_path, ctx)
 

@@ -132,15 +132,13 @@ def fit_model(
     echo: Callable[[str], None] = print,
     watch: CollapseWatch | None = None,
     validation=None,
-    keeper=None,
 ) -> FitResult:
     """`model.fit` on the cached datasets with per-epoch validation, as in the study.
 
-    `validation` (a `feature_validation` callback) replaces `val_ds` for model4; `keeper`
-    (`train.finetune.best_epoch_keeper`) restores model5's best epoch when fit ends.
+    `validation` (a `feature_validation` callback) replaces `val_ds` for model4.
     """
     logger = _epoch_logger(name, epochs, echo, watch)
-    callbacks = [c for c in (validation, logger, keeper) if c is not None]
+    callbacks = [c for c in (validation, logger) if c is not None]
     start = time.perf_counter()
     history = model.fit(
         train_ds, validation_data=None if validation else val_ds, epochs=epochs,
