@@ -37,8 +37,11 @@ RESIZE = typer.Option(D.resize, help="Edge resize: tf-bilinear | pillow-bilinear
 DROP = typer.Option(D.max_accuracy_drop, help="Largest accuracy loss (Keras minus TFLite) in "
                     "points, on the validation folder and (when beyond chance) on the test "
                     "split; a gain never fails.")
-AGREE = typer.Option(D.min_agreement, help="Smallest top-1 agreement on the validation folder "
-                     "(0..1).")
+AGREE = typer.Option(D.min_agreement, help="Smallest top-1 agreement (0..1) on the "
+                     "validation-folder images where Keras is confident (see --confident-level).")
+CONFIDENT = typer.Option(D.confident_level, help="Keras top-1 probability from which an image "
+                         "counts as confident for the agreement rule; on the unsure rest, no "
+                         "more answers may change than coin tosses would.")
 STUDY = typer.Option(D.resize_study, help="Also measure resize vs quantization gaps (float32 "
                      "reference).")
 RUNS = typer.Option(D.latency_runs, min=1, help="Single-image runs for the latency figure.")
@@ -57,6 +60,7 @@ def export(
     quantization: str = QUANT, all_variants: bool = ALL, representative_count: int = COUNT,
     seed: int = SEED, bias_correction_images: int = BIAS, data_dir: Path = DATA_DIR,
     resize: str = RESIZE, max_accuracy_drop: float = DROP, min_agreement: float = AGREE,
+    confident_level: float = CONFIDENT,
     resize_study: bool = STUDY, latency_runs: int = RUNS, num_threads: int = THREADS,
     parity: bool = typer.Option(True, help="Run the parity gate after converting."),
 ) -> None:
@@ -72,6 +76,7 @@ def parity_command(
     model: Path = MODEL, split: Path = SPLIT, out: Path = OUT, quantization: str = QUANT,
     all_variants: bool = ALL, tflite: Path = TFLITE, data_dir: Path = DATA_DIR,
     resize: str = RESIZE, max_accuracy_drop: float = DROP, min_agreement: float = AGREE,
+    confident_level: float = CONFIDENT,
     resize_study: bool = STUDY, latency_runs: int = RUNS, num_threads: int = THREADS,
 ) -> None:
     """Compare Keras and the exported .tflite (through edge); exit 3 when a threshold fails."""
