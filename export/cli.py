@@ -1,5 +1,6 @@
 """`python -m export`: modelN.keras -> .tflite (+ parity); `python -m export parity` re-checks;
-`python -m export bundle` ships the best exported int8 model that passed its gate.
+`python -m export bundle` ships model4's int8 export unless another that passed its gate is
+better beyond chance on images that chose nothing for either.
 
 Exit codes: 0 passed; 1 a user error (message, no traceback); 2 a usage error from the option
 parser; 3 the parity gate failed (so CI tells a failed gate from a typo).
@@ -115,8 +116,8 @@ def bundle_command(
                                    ".tflite files and their <model>_parity/ reports."),
     dest: Path = typer.Option(Path("edge/models"), help="edge's bundled-model folder."),
 ) -> None:
-    """Ship the best exported int8 model that passed its parity gate (most accurate on the
-    validation split through edge) with its report and pictures, as edge's default model."""
+    """Ship model4's int8 export, or another that passed its parity gate and is better beyond
+    chance (McNemar) on images that chose nothing for either, with its report and pictures."""
     from export.bundle import BUNDLED_NAME, BundleConfig, bundle
 
     try:
