@@ -10,6 +10,7 @@ labels are scrambled fails the gate instead of passing on indices.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -103,7 +104,8 @@ def parity_images(split) -> dict:
     """Which images, in which order, the per-image `predictions` of parity.json follow; the
     paths' digest tells whether two reports were made on the same images."""
     rows = split.splits["validation"] + split.splits["test"]
-    digest = hashlib.sha256("\n".join(path for path, _ in rows).encode()).hexdigest()
+    named = {name: [path for path, _ in split.splits[name]] for name in ("validation", "test")}
+    digest = hashlib.sha256(json.dumps(named).encode()).hexdigest()
     return {"order": "validation split, then test split", "validation": len(
         split.splits["validation"]), "test": len(split.splits["test"]),
         "labels": [int(label) for _, label in rows], "paths_sha256": digest}

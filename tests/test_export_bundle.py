@@ -196,6 +196,40 @@ def test_of_several_winners_the_most_accurate_on_the_clean_split_is_bundled(tmp_
     assert notes["model5"] == "better than the baseline, less accurate than the bundled model"
 
 
+def test_a_report_without_per_image_answers_or_on_other_images_cannot_win(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    _export(artifacts, "model4", wrong_on_validation=20)
+    _export(artifacts, "model5")
+    _export(artifacts, "model6")
+    _metrics(artifacts, model4={}, model5={}, model6={})
+    old = artifacts / "model5_parity" / "parity.json"
+    report = json.loads(old.read_text())
+    del report["variants"][0]["predictions"]
+    old.write_text(json.dumps(report))
+    other = artifacts / "model6_parity" / "parity.json"
+    report = json.loads(other.read_text())
+    report["parity_images"]["paths_sha256"] = "q" * 64
+    other.write_text(json.dumps(report))
+    model, entry, _ = _bundle(artifacts, tmp_path / "models")
+    assert model == "model4"
+    notes = [c["note"] for c in entry["comparisons"]]
+    assert notes[0].startswith("cannot be called better: model5's parity.json records no "
+                               "per-image answers")
+    assert notes[1] == ("cannot be called better: its parity report was made on other images "
+                        "than model4's")
+
+
+def test_without_a_passing_model4_the_first_candidate_by_name_is_the_baseline(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    _export(artifacts, "model4", passed=False)
+    _export(artifacts, "model6", wrong_on_validation=1)
+    _export(artifacts, "model5", wrong_on_validation=2)
+    _metrics(artifacts, model4={}, model5={}, model6={})
+    model, entry, text = _bundle(artifacts, tmp_path / "models")
+    assert model == entry["baseline"] == "model5"
+    assert "no model4 passed its gate here, so the first candidate by name" in text
+
+
 def test_without_metrics_json_only_a_lone_baseline_is_bundled(tmp_path):
     artifacts = tmp_path / "artifacts"
     _export(artifacts, "model4", wrong_on_validation=2)
