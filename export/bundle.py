@@ -316,6 +316,21 @@ def bundle(config: BundleConfig) -> tuple[Candidate, Path]:
     return chosen, markdown
 
 
+def summary_lines(report_path: Path) -> list[str]:
+    """The terminal's account of a bundle: each test, and the bundled model's honest figure."""
+    from edge.stats import Accuracy
+
+    entry = json.loads(Path(report_path).read_text())["bundle"]
+    lines = [comparison["text"] for comparison in entry["comparisons"]]
+    lines.append(f"{entry['model']}: {entry['reason']}")
+    if entry["unbiased"]:
+        lines.append(f"{entry['model']} int8: {Accuracy.from_json(entry['unbiased']).text()}")
+    else:
+        lines.append(f"{entry['model']} int8: no split is free of choices about it; test split "
+                     f"{Accuracy.from_json(entry['accuracy']['test']).text()}")
+    return lines
+
+
 def _remove_old_pictures(dest: Path) -> None:
     """The pictures the previous bundled report linked, so that none outlives its report."""
     old = dest / "parity.json"

@@ -118,12 +118,14 @@ def bundle_command(
 ) -> None:
     """Ship model4's int8 export, or another that passed its parity gate and is better beyond
     chance (McNemar) on images that chose nothing for either, with its report and pictures."""
-    from export.bundle import BUNDLED_NAME, BundleConfig, bundle
+    from export.bundle import BUNDLED_NAME, BundleConfig, bundle, summary_lines
 
     try:
         chosen, markdown = bundle(BundleConfig(artifacts=artifacts, dest=dest))
     except USER_ERRORS as exc:
         raise _fail(exc) from None
+    for line in summary_lines(markdown.with_name("parity.json")):
+        typer.echo(line)
     typer.echo(f"bundled {chosen.tflite} ({chosen.model}) as {dest / BUNDLED_NAME}; "
                f"report: {markdown}")
 

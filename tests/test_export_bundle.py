@@ -107,6 +107,23 @@ def test_a_small_lead_keeps_model4_and_the_report_says_not_distinguishable(tmp_p
     assert "![confusion matrices, Keras and int8](confusion_int8.png)" in text
 
 
+def test_the_terminal_quotes_the_test_and_the_honest_figure(tmp_path):
+    artifacts, dest = tmp_path / "artifacts", tmp_path / "models"
+    _export(artifacts, "model4", wrong_on_validation=2)
+    _export(artifacts, "model5", wrong_on_validation=1)
+    _metrics(artifacts, model4={}, model5={"validation": ["epoch"]})
+    result = CliRunner().invoke(app, ["bundle", "--artifacts", str(artifacts),
+                                      "--dest", str(dest)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("model5 vs model4 on the test split (40 images): 0 right only")
+    assert lines[0].endswith(": not distinguishable")
+    assert lines[1].startswith("model4: model4 is the baseline (the study's model")
+    assert lines[2] == ("model4 int8: 95.00% (38/40, 95% CI 83.5-98.6%) on the validation "
+                        "split, which chose nothing")
+    assert lines[3].startswith(f"bundled {artifacts / 'model4_int8.tflite'} (model4)")
+
+
 def test_a_model_better_beyond_chance_on_clean_images_is_bundled(tmp_path):
     artifacts, dest = tmp_path / "artifacts", tmp_path / "models"
     _export(artifacts, "model4", wrong_on_validation=12)
