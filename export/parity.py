@@ -103,12 +103,11 @@ def parity_paths(split) -> tuple[list[Path], np.ndarray, int]:
 def parity_images(split) -> dict:
     """Which images, in which order, the per-image `predictions` of parity.json follow; the
     paths' digest tells whether two reports were made on the same images."""
-    rows = split.splits["validation"] + split.splits["test"]
-    named = {name: [path for path, _ in split.splits[name]] for name in ("validation", "test")}
-    digest = hashlib.sha256(json.dumps(named).encode()).hexdigest()
-    return {"order": "validation split, then test split", "validation": len(
-        split.splits["validation"]), "test": len(split.splits["test"]),
-        "labels": [int(label) for _, label in rows], "paths_sha256": digest}
+    validation, test = split.splits["validation"], split.splits["test"]
+    named = {"validation": [path for path, _ in validation], "test": [path for path, _ in test]}
+    return {"order": "validation split, then test split", "validation": len(validation),
+            "test": len(test), "labels": [int(label) for _, label in validation + test],
+            "paths_sha256": hashlib.sha256(json.dumps(named).encode()).hexdigest()}
 
 
 def set_choices(folder: Path, model: str, choice=None) -> dict[str, tuple[str, ...]]:
@@ -248,7 +247,7 @@ def gate_checks(sets: dict[str, SetComparison], max_drop: float,
     limit itself is applied flat on the 1,000-image validation folder (one image = 0.1 point).
 
     Agreement is judged where it means something. Quantization moves probabilities by a few
-    hundredths, so it cannot change the answer on an image Keras is confident about (top-1 >=
+    hundredths, too little to change the answer on an image Keras is confident about (top-1 >=
     the set's `by_confidence` level): there agreement must reach `min_agreement`, and a
     confident model, nearly all of whose images are confident, is held to it as strictly as
     ever. On the unsure images an answer is a near tie that such noise tips either way, at

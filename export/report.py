@@ -341,7 +341,7 @@ def _agreement_rule(th: dict) -> str:
         return f"Top-1 agreement >= {th['min_agreement']:.0%} on the validation folder"
     return (f"Top-1 agreement >= {th['min_agreement']:.0%} on the validation-folder images "
             f"where Keras is confident (top-1 probability >= {level:.2f}), where quantization "
-            "noise cannot tip an answer over; on the unsure images, whose near ties it may tip "
+            "noise rarely tips an answer over; on the unsure images, whose near ties it may tip "
             "either way, no more answers may change than fair coin tosses would give (fails "
             "when over half change, one-sided binomial p < 0.05)")
 
