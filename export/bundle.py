@@ -208,6 +208,18 @@ def _compare(challenger: Candidate, baseline: Candidate, choices: dict) -> Compa
                              f"{split} split"))
 
 
+def _require_baseline(found: list[Candidate], config: BundleConfig) -> None:
+    """A trained model4 that was never exported would let any other model ship unchallenged:
+    bundling needs its report (passed or failed) before it weighs the others."""
+    keras = Path(config.artifacts) / f"{BASELINE}.keras"
+    if keras.is_file() and not any(c.model == BASELINE for c in found):
+        raise ExportError(
+            f"{keras} has no {config.variant} export with a parity report in "
+            f"{config.artifacts}/: {BASELINE}, the study's model, is the baseline every other "
+            f"model must beat. Export it first (`make export MODEL={BASELINE}`, or `python -m "
+            f"export --model {keras}`), then bundle.")
+
+
 def decide(found: list[Candidate], config: BundleConfig) -> Decision:
     """The baseline, unless a challenger is better beyond chance on clean images."""
     usable = [c for c in found if c.usable]
@@ -216,6 +228,7 @@ def decide(found: list[Candidate], config: BundleConfig) -> Decision:
         raise ExportError(
             f"No {config.variant} model in {config.artifacts}/ passed its parity gate ({seen}). "
             "Export one that passes first (`make export`, MODEL=model4 to convert another).")
+    _require_baseline(found, config)
     baseline = next((c for c in usable if c.model == BASELINE),
                     min(usable, key=lambda c: c.model))
     choices = _choices(usable, baseline, config)

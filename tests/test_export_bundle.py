@@ -247,6 +247,18 @@ def test_without_a_passing_model4_the_first_candidate_by_name_is_the_baseline(tm
     assert "no model4 passed its gate here, so the first candidate by name" in text
 
 
+def test_a_trained_but_unexported_model4_must_be_exported_before_bundling(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    _export(artifacts, "model5")
+    _metrics(artifacts, model4={}, model5={"validation": ["epoch"]})
+    (artifacts / "model4.keras").write_bytes(b"keras")
+    with pytest.raises(ExportError, match=r"model4.keras has no int8 export with a parity "
+                                          r"report .*`make export MODEL=model4`"):
+        bundle(BundleConfig(artifacts, tmp_path / "models"))
+    _export(artifacts, "model4", passed=False)
+    assert _bundle(artifacts, tmp_path / "models")[0] == "model5"
+
+
 def test_without_metrics_json_only_a_lone_baseline_is_bundled(tmp_path):
     artifacts = tmp_path / "artifacts"
     _export(artifacts, "model4", wrong_on_validation=2)
