@@ -192,8 +192,8 @@ def _compare(challenger: Candidate, baseline: Candidate, choices: dict) -> Compa
         chose = "; ".join(f"{m}: {s} chose the {' and the '.join(c)}"
                           for m in (challenger.model, baseline.model)
                           for s, c in choices[m].items() if c)
-        return Comparison(challenger.model, None, None, "cannot be called better: no split "
-                          f"took part in no choice for both models ({chose})")
+        return Comparison(challenger.model, None, None, "cannot be called better: no split is "
+                          f"free of choices about both models ({chose})")
     right_c, right_b = challenger.right(split), baseline.right(split)
     if right_c is None or right_b is None:
         old = challenger.model if right_c is None else baseline.model

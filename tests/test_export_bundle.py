@@ -184,7 +184,7 @@ def test_a_pair_with_no_clean_split_cannot_be_called_better(tmp_path):
     assert model == "model4"
     (comparison,) = entry["comparisons"]
     assert comparison["paired"] is None and comparison["better"] is False
-    assert "cannot be called better: no split took part in no choice for both" in text
+    assert "cannot be called better: no split is free of choices about both" in text
 
 
 def test_several_challengers_are_holm_corrected(tmp_path):
