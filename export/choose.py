@@ -21,13 +21,15 @@ CANDIDATES = ("model4", "model5")
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """The Keras model to convert and, for parity.md, why it was taken."""
+    """The Keras model to convert and, for parity.md, why it was taken; `chosen_on` names the
+    split whose accuracy made the choice (None when no images did)."""
 
     path: Path
     reason: str
+    chosen_on: str | None = None
 
     def to_json(self) -> dict:
-        return {"model": self.path.stem, "reason": self.reason}
+        return {"model": self.path.stem, "reason": self.reason, "chosen_on": self.chosen_on}
 
 
 def saved_val_accuracy(entry: dict) -> float | None:
@@ -83,7 +85,7 @@ def best_model(folder: Path) -> ModelChoice:
     extra = f"; {', '.join(unscored)} without a figure" if unscored else ""
     return ModelChoice(folder / f"{name}.keras", "the best validation accuracy (validation split, "
                        f"metrics.json) among the MobileNetV2-based models present: "
-                       f"{ranked}{extra}")
+                       f"{ranked}{extra}", chosen_on="validation")
 
 
 def choose_model(model: Path | None, folder: Path) -> ModelChoice:

@@ -1,5 +1,6 @@
 """`python -m export`: modelN.keras -> .tflite (+ parity); `python -m export parity` re-checks;
-`python -m export bundle` ships the best exported int8 model that passed its gate.
+`python -m export bundle` ships model4's int8 export unless another that passed its gate is
+better beyond chance on images that chose nothing for either.
 
 Exit codes: 0 passed; 1 a user error (message, no traceback); 2 a usage error from the option
 parser; 3 the parity gate failed (so CI tells a failed gate from a typo).
@@ -37,8 +38,11 @@ RESIZE = typer.Option(D.resize, help="Edge resize: tf-bilinear | pillow-bilinear
 DROP = typer.Option(D.max_accuracy_drop, help="Largest accuracy loss (Keras minus TFLite) in "
                     "points, on the validation folder and (when beyond chance) on the test "
                     "split; a gain never fails.")
-AGREE = typer.Option(D.min_agreement, help="Smallest top-1 agreement on the validation folder "
-                     "(0..1).")
+AGREE = typer.Option(D.min_agreement, help="Smallest top-1 agreement (0..1) on the "
+                     "validation-folder images where Keras is confident (see --confident-level).")
+CONFIDENT = typer.Option(D.confident_level, help="Keras top-1 probability from which an image "
+                         "counts as confident for the agreement rule; on the unsure rest, no "
+                         "more answers may change than coin tosses would.")
 STUDY = typer.Option(D.resize_study, help="Also measure resize vs quantization gaps (float32 "
                      "reference).")
 RUNS = typer.Option(D.latency_runs, min=1, help="Single-image runs for the latency figure.")
@@ -57,6 +61,7 @@ def export(
     quantization: str = QUANT, all_variants: bool = ALL, representative_count: int = COUNT,
     seed: int = SEED, bias_correction_images: int = BIAS, data_dir: Path = DATA_DIR,
     resize: str = RESIZE, max_accuracy_drop: float = DROP, min_agreement: float = AGREE,
+    confident_level: float = CONFIDENT,
     resize_study: bool = STUDY, latency_runs: int = RUNS, num_threads: int = THREADS,
     parity: bool = typer.Option(True, help="Run the parity gate after converting."),
 ) -> None:
@@ -72,6 +77,7 @@ def parity_command(
     model: Path = MODEL, split: Path = SPLIT, out: Path = OUT, quantization: str = QUANT,
     all_variants: bool = ALL, tflite: Path = TFLITE, data_dir: Path = DATA_DIR,
     resize: str = RESIZE, max_accuracy_drop: float = DROP, min_agreement: float = AGREE,
+    confident_level: float = CONFIDENT,
     resize_study: bool = STUDY, latency_runs: int = RUNS, num_threads: int = THREADS,
 ) -> None:
     """Compare Keras and the exported .tflite (through edge); exit 3 when a threshold fails."""
@@ -110,14 +116,16 @@ def bundle_command(
                                    ".tflite files and their <model>_parity/ reports."),
     dest: Path = typer.Option(Path("edge/models"), help="edge's bundled-model folder."),
 ) -> None:
-    """Ship the best exported int8 model that passed its parity gate (most accurate on the
-    validation split through edge) with its report and pictures, as edge's default model."""
-    from export.bundle import BUNDLED_NAME, BundleConfig, bundle
+    """Ship model4's int8 export, or another that passed its parity gate and is better beyond
+    chance (McNemar) on images that chose nothing for either, with its report and pictures."""
+    from export.bundle import BUNDLED_NAME, BundleConfig, bundle, summary_lines
 
     try:
         chosen, markdown = bundle(BundleConfig(artifacts=artifacts, dest=dest))
     except USER_ERRORS as exc:
         raise _fail(exc) from None
+    for line in summary_lines(markdown.with_name("parity.json")):
+        typer.echo(line)
     typer.echo(f"bundled {chosen.tflite} ({chosen.model}) as {dest / BUNDLED_NAME}; "
                f"report: {markdown}")
 

@@ -32,7 +32,9 @@ class ExportConfig:
     resize gap from the quantization gap. Thresholds: `max_accuracy_drop` is the largest
     accuracy *loss* in points (one-sided: a gain never fails), on the whole validation folder
     and on the test split (there only when the loss is beyond chance, see
-    export.parity.gate_checks); `min_agreement` a fraction of the validation folder.
+    export.parity.gate_checks); `min_agreement` the smallest top-1 agreement on the
+    validation-folder images where Keras's top-1 probability is at least `confident_level`
+    (the unsure rest is judged against coin tosses, see export.parity.gate_checks).
     """
 
     model: Path | None = None
@@ -45,6 +47,7 @@ class ExportConfig:
     seed: int = DEFAULT_SEED
     max_accuracy_drop: float = 1.0
     min_agreement: float = 0.98
+    confident_level: float = 0.8
     data_dir: Path | None = None
     tflite: Path | None = None
     resize: str | None = None
@@ -71,6 +74,10 @@ class ExportConfig:
             )
         if not 0.0 <= self.min_agreement <= 1.0:
             raise ExportError(f"min_agreement is a fraction in 0..1, got {self.min_agreement}.")
+        if not 0.0 <= self.confident_level <= 1.0:
+            raise ExportError(
+                f"confident_level is a probability in 0..1, got {self.confident_level}."
+            )
         if self.max_accuracy_drop < 0:
             raise ExportError(
                 f"max_accuracy_drop is in points, >= 0, got {self.max_accuracy_drop}."
@@ -107,6 +114,7 @@ class ExportConfig:
             "seed": self.seed,
             "max_accuracy_drop": self.max_accuracy_drop,
             "min_agreement": self.min_agreement,
+            "confident_level": self.confident_level,
             "data_dir": str(self.data_dir) if self.data_dir else None,
             "tflite": str(self.tflite) if self.tflite else None,
             "resize": self.resize,

@@ -15,17 +15,47 @@ def choice_section(choice: dict | None) -> list[str]:
 
 
 def bundle_section(bundle: dict | None) -> list[str]:
-    """Why `export bundle` shipped this model rather than another exported one."""
+    """Why `export bundle` shipped this model: the paired test it passed or the baseline kept,
+    and its accuracy on the images that chose nothing about it."""
     if not bundle:
         return []
+    from edge.stats import Accuracy
+
     out = ["## Why this model is bundled", "",
            f"`{bundle['file']}` is {bundle['model']}'s {bundle['variant']} export: "
-           f"{bundle['reason']}.", "",
-           "| model | gate | accuracy on the validation split (TFLite) | agreement | note |",
-           "|---|---|---|---|---|"]
-    out += [f"| {c['model']} | {'passed' if c['passed'] else '**failed**'} | "
-            f"{pct(c['validation_accuracy'])} | {pct(c['agreement'])} | {c['note']} |"
-            for c in bundle["candidates"]]
+           f"{bundle['reason']}.", ""]
+    if "comparisons" not in bundle:
+        return out
+    out += [f"Rule: the baseline is {bundle['baseline']}; another exported model that passed its "
+            "gate replaces it only when McNemar's exact test on their per-image TFLite answers "
+            "says it is better beyond chance (5% level, Holm-corrected over the challengers), "
+            "on the first split (validation, then test) that took part in no choice about "
+            "either model (metrics.json's `chosen_on`).", ""]
+    out += [f"- {c['text']}." for c in bundle["comparisons"]]
+    if bundle["comparisons"]:
+        out.append("")
+    unbiased = bundle.get("unbiased")
+    if unbiased:
+        out += [f"Accuracy of the bundled model (TFLite through edge): "
+                f"{Accuracy.from_json(unbiased).text()}.", ""]
+    else:
+        test = Accuracy.from_json(bundle["accuracy"]["test"])
+        out += [f"No split is free of choices about the bundled model, so every accuracy of it "
+                f"here is optimistic; on the test split: {test.text()}.", ""]
+    used = bundle.get("decided_on") or []
+    if used:
+        out += [f"The {' and the '.join(used)} split{'s' if len(used) > 1 else ''} used for "
+                f"this choice {'have' if len(used) > 1 else 'has'} now also chosen the bundled "
+                "model: a later claim about it, or a later comparison with it, needs images "
+                "that took no part.", ""]
+    out += ["| model | gate | validation split (TFLite; n; 95% CI) | test split (TFLite; n; "
+            "95% CI) | chosen on | agreement | note |", "|---|---|---|---|---|---|---|"]
+    for c in bundle["candidates"]:
+        acc = {s: Accuracy.from_json(a).short() for s, a in c["accuracy"].items()}
+        chose = "; ".join(f"{s}: {', '.join(v)}" for s, v in c["chosen_on"].items() if v)
+        out.append(f"| {c['model']} | {'passed' if c['passed'] else '**failed**'} | "
+                   f"{acc['validation']} | {acc['test']} | {chose or 'nothing'} | "
+                   f"{pct(c['agreement'])} | {c['note']} |")
     return out + [""]
 
 

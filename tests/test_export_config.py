@@ -19,6 +19,7 @@ from export.errors import ExportError
     ({"representative_count": 0}, "at least 1 image"),
     ({"bias_correction_images": -1}, "0 turns it off"),
     ({"min_agreement": 1.5}, "a fraction in 0..1"),
+    ({"confident_level": -0.2}, "a probability in 0..1"),
     ({"max_accuracy_drop": -0.1}, "in points, >= 0"),
 ])
 def test_out_of_range_options_are_export_errors(options, message):

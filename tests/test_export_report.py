@@ -15,8 +15,10 @@ from export.report import (
     FORMAT,
     Check,
     build_report,
+    compact_int_lists,
     compare,
     console_lines,
+    flips_beyond_coin_tosses,
     paired_interval_points,
     resize_finding,
     write_report,
@@ -36,6 +38,46 @@ def test_compare_counts_accuracy_agreement_and_edge_errors():
     assert m["confusion"]["tflite"] == [[1, 1], [1, 0]]
     assert m["per_class"]["cats"] == {"n": 3, "keras_accuracy": 2 / 3, "tflite_accuracy": 1 / 3}
     assert m["changed_verdicts"] == {"tflite_right_keras_wrong": 0, "keras_right_tflite_wrong": 2}
+
+
+def test_each_models_own_accuracy_carries_its_interval_images_and_choices():
+    keras = np.array([[0.9, 0.1]] * 8 + [[0.2, 0.8]] * 2)
+    tflite = keras.copy()
+    tflite[0] = [np.nan, np.nan]
+    labels = np.zeros(10, np.int64)
+    m = compare(keras, tflite, labels, ("cats", "dogs"), "test split", ("epoch",)).to_json()
+    # Wilson 95% for 8/10 and 7/10, worked by hand: 0.490-0.943 and 0.397-0.892.
+    assert m["keras"]["correct"] == 8 and m["keras"]["n"] == 10
+    assert m["keras"]["ci95"] == [pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4)]
+    assert m["tflite"]["correct"] == 7
+    assert m["tflite"]["ci95"] == [pytest.approx(0.3968, abs=1e-4), pytest.approx(0.8922, abs=1e-4)]
+    assert m["tflite"]["images"] == "test split" and m["tflite"]["chose"] == ["epoch"]
+
+
+def test_agreement_is_split_by_how_sure_keras_is():
+    keras = np.array([[0.95, 0.05], [0.9, 0.1], [0.55, 0.45], [0.52, 0.48], [0.4, 0.6]])
+    tflite = np.array([[0.9, 0.1], [0.2, 0.8], [0.45, 0.55], [0.53, 0.47], [0.4, 0.6]])
+    split = compare(keras, tflite, np.zeros(5, np.int64), ("a", "b")).by_confidence
+    assert split["level"] == 0.8
+    assert split["confident"] == {"n": 2, "disagreements": 1, "agreement": 0.5}
+    assert split["unsure"]["n"] == 3 and split["unsure"]["disagreements"] == 1
+    # P(at least 1 of 3 fair coins) = 7/8.
+    assert split["unsure"]["p_beyond_coin_tosses"] == pytest.approx(7 / 8)
+
+
+def test_coin_toss_tail_by_hand():
+    assert flips_beyond_coin_tosses(0, 10) == 1.0
+    assert flips_beyond_coin_tosses(10, 10) == pytest.approx(1 / 1024)
+    assert flips_beyond_coin_tosses(9, 10) == pytest.approx(11 / 1024)
+    assert flips_beyond_coin_tosses(3, 0) == 1.0
+
+
+def test_integer_lists_are_written_on_one_line_and_read_back_unchanged(tmp_path):
+    report = {"a": [1, -1, 0], "b": [[1, 2], [3, 4]], "c": [0.5, 1], "text": "[1, 2]"}
+    text = compact_int_lists(json.dumps(report, indent=1))
+    assert '"a": [1,-1,0]' in text and '"b": [\n  [1,2],\n  [3,4]\n ]' in text
+    assert '"c": [\n  0.5,\n  1\n ]' in text and '"[1, 2]"' in text
+    assert json.loads(text) == report
 
 
 def test_paired_interval_shows_how_coarse_a_small_test_split_is():
@@ -67,7 +109,8 @@ def test_set_comparison_json_keeps_parity_json_field_order():
     assert list(m.to_json()) == [
         "n", "keras_accuracy", "tflite_accuracy", "accuracy_diff_points", "changed_verdicts",
         "accuracy_diff_95ci_points", "agreement", "disagreements", "max_prob_diff",
-        "mean_abs_prob_diff", "edge_errors", "per_class", "confusion"]
+        "mean_abs_prob_diff", "edge_errors", "per_class", "confusion", "keras", "tflite",
+        "by_confidence"]
     assert Check("agreement", 0.97, 0.98, False).to_json() == {
         "name": "agreement", "value": 0.97, "limit": 0.98, "passed": False}
 
@@ -107,14 +150,16 @@ def test_the_report_document_and_its_two_files_agree(tmp_path):
     assert json.loads(json_path.read_text()) == report
     markdown = md_path.read_text()
     assert "**PASSED**" in markdown and "| int8 | 2.50 MB | 4.2 ms |" in markdown
-    assert "**validation_folder** (4 images)" in markdown
+    assert "**validation_folder** (4 images: the whole validation folder" in markdown
+    assert "Keras 100.00% (4/4; 51.0-100.0), TFLite 100.00% (4/4; 51.0-100.0)" in markdown
 
 
 def test_a_failed_gate_says_so_in_every_form(tmp_path):
     report = _report(passed=False)
     assert report["passed"] is False
     (line,) = console_lines(report)
-    assert line.startswith("int8: test 0.00% vs Keras 100.00% (-100.00 points")
+    assert line.startswith("int8: test split 0.00% (0/2; 0.0-65.8) vs Keras 100.00% (2/2; "
+                           "34.2-100.0) (-100.00 points")
     assert line.endswith("FAILED: top-1 agreement on validation folder")
     _, md_path = write_report(report, Path(tmp_path))
     assert "**FAILED**" in md_path.read_text()
