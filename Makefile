@@ -33,7 +33,7 @@ STAMP := $(VENV)/.stamp-install
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
 	@echo "make train     reproduce the four-model study into $(ARTIFACTS)/, then model5 (beyond it)"
-	@echo "make export    convert MODEL (default: the best validated of model4, model5) to $(QUANTIZATION) TFLite, run the parity gate"
+	@echo "make export    convert MODEL (default: model4 and model5 of the run) to $(QUANTIZATION) TFLite, run the parity gate, decide the bundle"
 	@echo "make parity    re-run the parity gate on the exported model (exit 3: the gate failed)"
 	@echo "make bundle    copy into edge/models/ model4's int8 export, or one better beyond chance on images no choice saw"
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
@@ -64,8 +64,17 @@ train: $(STAMP)
 EXPORT_PATHS = $(if $(MODEL),--model '$(ARTIFACTS)/$(MODEL).keras') \
 	--split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
 
+# Without MODEL: every MobileNetV2-based model the run trained (model4, model5), then the bundle
+# decision into $(ARTIFACTS)/bundle/ (make bundle ships it into edge/models/).
+EXPORT_MODELS = $(or $(MODEL),$(basename $(notdir $(wildcard $(ARTIFACTS)/model4.keras $(ARTIFACTS)/model5.keras))))
+
 export: $(STAMP)
-	$(PY) -m export $(EXPORT_PATHS) --quantization $(QUANTIZATION)
+	@test -n "$(EXPORT_MODELS)" || { echo "error: no model4.keras or model5.keras in $(ARTIFACTS)/: run make train first (or set ARTIFACTS)" >&2; exit 1; }
+	@for m in $(EXPORT_MODELS); do \
+		$(PY) -m export --model '$(ARTIFACTS)/'$$m.keras --split '$(ARTIFACTS)/split.json' \
+			--out '$(ARTIFACTS)' --quantization $(QUANTIZATION) || exit $$?; \
+	done
+	$(if $(MODEL),,$(PY) -m export bundle --artifacts '$(ARTIFACTS)' --dest '$(ARTIFACTS)/bundle')
 
 parity: $(STAMP)
 	$(PY) -m export parity $(EXPORT_PATHS) --quantization $(QUANTIZATION)
