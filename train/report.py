@@ -170,13 +170,17 @@ def write_metrics(metrics: dict, path: Path) -> Path:
     return path
 
 
-def _cell(m: dict, split: str, fallback: float | None) -> str:
+def split_sizes(metrics: dict) -> dict[str, int]:
+    return {k: sum(v.values()) for k, v in metrics["exploration"]["label_counts"].items()}
+
+
+def _cell(m: dict, split: str, fallback: float | None, n: int | None) -> str:
     """`97.28% (786/808; 96.0-98.1)`: the accuracy with its count and 95% interval."""
-    acc = evidence(m, split)
+    acc = evidence(m, split, n)
     return acc.short() if acc is not None else pct(fallback, 2)
 
 
-def _results_table(models: dict, study: dict | None) -> list[str]:
+def _results_table(models: dict, study: dict | None, sizes: dict) -> list[str]:
     head = ["model", "seed", "val acc, final (n; 95% CI)", "best epoch's",
             *(["study val acc"] if study else []),
             "train acc", "gap", "verdict", "test acc (n; 95% CI)", "trainable / total params",
@@ -184,12 +188,12 @@ def _results_table(models: dict, study: dict | None) -> list[str]:
     rows = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for name, m in models.items():
         cells = [name, str(m["seed"]),
-                 _cell(m, "validation", m["final_val_accuracy"]),
+                 _cell(m, "validation", m["final_val_accuracy"], sizes.get("validation")),
                  f"{pct(m['best_val_accuracy'])} (epoch {m['best_epoch']})",
                  *([study_range(study[name]["val_accuracy"])] if study else []),
                  pct(m["final_train_accuracy"]), f"{100 * m['train_val_gap']:+.1f}",
                  "**collapsed**" if collapsed(m) else m["overfitting"],
-                 _cell(m, "test", m["test_accuracy"]),
+                 _cell(m, "test", m["test_accuracy"], sizes.get("test")),
                  f"{m['params']['trainable']:,} / {m['params']['total']:,}",
                  f"{m['seconds_per_epoch']:.1f}"]
         rows.append("| " + " | ".join(cells) + " |")
@@ -255,7 +259,7 @@ def render_report(metrics: dict) -> str:
         "",
         READING,
         "",
-        *_results_table(models, study),
+        *_results_table(models, study, split_sizes(metrics)),
         "",
         "![validation accuracy of all models](comparison.png)",
         "",
@@ -272,7 +276,7 @@ def render_report(metrics: dict) -> str:
     if collapsed(models[best]):
         verdict = "None: every model's runs collapsed, so no model is chosen."
     else:
-        test = evidence(models[best], "test")
+        test = evidence(models[best], "test", split_sizes(metrics).get("test"))
         verdict = (f"{best}, chosen by validation accuracy (so the validation split now "
                    "backs no claim about that choice); test accuracy "
                    + (test.text() if test else pct(models[best]["test_accuracy"])) + ".")
@@ -333,8 +337,8 @@ def write_report(metrics: dict, path: Path) -> Path:
     return path
 
 
-def _test_cell(m: dict) -> str:
-    acc = evidence(m, "test")
+def _test_cell(m: dict, n: int | None) -> str:
+    acc = evidence(m, "test", n)
     if acc is None:
         return pct(m["test_accuracy"])
     lo, hi = acc.interval
@@ -357,7 +361,8 @@ def summary_table(metrics: dict) -> str:
             row += f"{study_range(study[name]['val_accuracy']) if name in study else 'beyond':>8} "
         verdict = "COLLAPSED: " + m["collapse"]["cause"] if collapsed(m) else m["overfitting"]
         per_epoch = m.get("seconds_per_epoch")
-        row += (f"{pct(m['final_train_accuracy']):>7} {_test_cell(m):>21} "
+        test = _test_cell(m, split_sizes(metrics).get("test"))
+        row += (f"{pct(m['final_train_accuracy']):>7} {test:>21} "
                 f"{100 * m['train_val_gap']:>+6.1f}  {m['params']['trainable']:>10,} "
                 f"{'-' if per_epoch is None else f'{per_epoch:.1f}':>8}  {verdict}")
         rows.append(row)

@@ -24,9 +24,19 @@ def beyond_models(models: dict) -> dict:
     return {k: m for k, m in models.items() if k not in STUDY_MODELS}
 
 
-def evidence(m: dict, split: str) -> Accuracy | None:
+ACCURACY_KEYS = {"validation": "final_val_accuracy", "test": "test_accuracy"}
+
+
+def evidence(m: dict, split: str, n: int | None = None) -> Accuracy | None:
+    """The recorded Accuracy of `split`; for a run recorded before counts were kept, rebuilt
+    from its accuracy and the split's size `n` (accuracy * n is a whole number of images)."""
     raw = (m.get("evidence") or {}).get(split)
-    return Accuracy.from_json(raw) if raw else None
+    if raw:
+        return Accuracy.from_json(raw)
+    value = m.get(ACCURACY_KEYS.get(split, ""))
+    if value is None or not n:
+        return None
+    return Accuracy(round(value * n), n, f"{split} split")
 
 
 def versus(m: dict, model4: dict | None) -> list[str]:

@@ -240,6 +240,23 @@ def evidence(record: dict, ctx: RunContext) -> dict:
     return out
 
 
+BEST_MODEL_CHOICE = "the study's best model"
+
+
+def mark_best_model_choice(models: dict) -> None:
+    """The validation split picks the study's best model among several: say so in each
+    contender's validation evidence, so that figure is never read as an untouched estimate."""
+    from train.report_beyond import study_models
+
+    contenders = study_models(models)
+    if len(contenders) < 2:
+        return
+    for m in contenders.values():
+        raw = m.get("evidence", {}).get("validation")
+        if raw and BEST_MODEL_CHOICE not in raw["chose"]:
+            raw["chose"].append(BEST_MODEL_CHOICE)
+
+
 def plot_all(models: dict, out: Path, baseline: float | None) -> None:
     """comparison.png: every study model's validation curve (model5 has no epochs)."""
     from train.plots import plot_comparison
@@ -332,6 +349,7 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
 
     plot_all(models, out, base["accuracy"]["validation"])
     best = best_model(models)
+    mark_best_model_choice(models)
     machine = machine_info()
     metrics = {
         "format": "pawlite-metrics/2",
