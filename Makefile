@@ -41,7 +41,7 @@ help:
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
 	@echo "make test-base edge's tests in $(BASE_VENV), the base install a device has (no TensorFlow)"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff, and cfn-lint on the AWS template (deploy/aws/template.yaml)"
 	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe, issue 15's targets (docs/bench.md)"
 	@echo "make bench-readme  the same, then its output into README.md and docs/bench.md (refused above load 0.5)"
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
@@ -98,6 +98,7 @@ test-base: $(BASE_STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check train export edge tests scripts
+	$(VENV)/bin/cfn-lint deploy/aws/template.yaml
 
 lambda: $(STAMP)
 	$(PY) scripts/build_lambda.py --out '$(LAMBDA_OUT)'
