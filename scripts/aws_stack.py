@@ -131,7 +131,10 @@ def stack_parameters(config: DeployConfig, code_key: str = "not-uploaded-yet.zip
 
 def check_config(config: DeployConfig) -> dict:
     """Everything that can be checked without AWS; returns the template."""
-    if not STACK_NAME.fullmatch(config.stack or ""):
+    if not config.stack:
+        raise UsageError("STACK is empty: name the stack, e.g. make deploy STACK=pawlite "
+                         "BUCKET=my-photos")
+    if not STACK_NAME.fullmatch(config.stack):
         raise UsageError(f"STACK={config.stack!r}: use 1-55 letters, digits and hyphens, starting "
                          "with a letter (the function is named <STACK>-classify)")
     if not config.bucket:
