@@ -245,22 +245,26 @@ def deploy(config: DeployConfig) -> dict[str, str]:
     if not config.zip_path.is_file():
         raise DeployError(f"{config.zip_path} not found: build it with `make lambda`")
     s3 = aws.client("s3")
-    key = upload_code(s3, config.code_bucket or config.bucket, config.stack, config.zip_path)
+    code_bucket = config.code_bucket or config.bucket
     cloudformation = aws.client("cloudformation")
-    created = apply_stack(cloudformation, config.stack, config.template.read_text(),
-                          stack_parameters(config, key))
-    outputs = stack_outputs(cloudformation, config.stack)
-    if not config.create_bucket:
-        try:
+    existed = _stack(cloudformation, config.stack) is not None
+    key = upload_code(s3, code_bucket, config.stack, config.zip_path)
+    try:
+        apply_stack(cloudformation, config.stack, config.template.read_text(),
+                    stack_parameters(config, key))
+        outputs = stack_outputs(cloudformation, config.stack)
+        if not config.create_bucket:
             set_notifications(s3, config.bucket, config.stack, outputs["QueueArn"],
-                              outputs["InputPrefix"], template["Metadata"]["Pawlite"]
-                              ["ImageSuffixes"])
-        except DeployError:
-            if created:
+                              outputs["InputPrefix"],
+                              template["Metadata"]["Pawlite"]["ImageSuffixes"])
+    except DeployError:
+        if not existed:
+            if _stack(cloudformation, config.stack) is not None:
                 print(f"deleting the new stack {config.stack}: its queue would get no photos",
                       file=sys.stderr)
                 delete_stack(cloudformation, config.stack)
-            raise
+            s3.delete_object(Bucket=code_bucket, Key=key)
+        raise
     return {**outputs, "Region": aws.region_name}
 
 
@@ -427,9 +431,12 @@ def report(outputs: dict[str, str]) -> str:
         f"  queue             {outputs['QueueUrl']}",
         f"  dead-letter queue {outputs['DeadLetterQueueUrl']}",
         f"  alarm             {outputs['DeadLetterAlarmName']}",
-        "watch the dead-letter queue:",
+        "watch the dead-letter queue (the alarm fires on any message there):",
         f"  aws sqs get-queue-attributes{region_arg} --queue-url {outputs['DeadLetterQueueUrl']}"
-        " --attribute-names ApproximateNumberOfMessages"])
+        " --attribute-names ApproximateNumberOfMessages",
+        "after fixing the cause, send its messages back to the queue:",
+        f"  aws sqs start-message-move-task{region_arg} --source-arn "
+        f"{outputs['DeadLetterQueueArn']}"])
 
 
 def main(argv: list[str] | None = None) -> int:

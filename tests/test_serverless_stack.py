@@ -282,3 +282,19 @@ def test_the_stack_can_create_the_bucket_and_keeps_it_when_removed(s3, tmp_path,
     aws_stack.undeploy("fresh")
     s3.head_bucket(Bucket="pawlite-new-photos")
     assert results(s3, "pawlite-deploy/") == {}
+
+
+def test_a_new_stack_whose_notifications_s3_refuses_is_deleted_with_its_zip(
+        s3, tmp_path, monkeypatch, capsys):
+    def refuse(s3, bucket, *args):
+        raise aws_stack.DeployError(f"cannot set the notifications of bucket {bucket!r}: "
+                                    "InvalidArgument Configurations overlap.")
+
+    monkeypatch.setattr(aws_stack, "set_notifications", refuse)
+    code = aws_stack.main(["deploy", "--stack", "pets", "--bucket", BUCKET,
+                           "--zip-dir", str(fake_zips(tmp_path))])
+    err = capsys.readouterr().err
+    assert code == 1 and "Configurations overlap" in err
+    assert "deleting the new stack pets: its queue would get no photos" in err
+    assert boto3.client("cloudformation").describe_stacks()["Stacks"] == []
+    assert results(s3, "") == {}
