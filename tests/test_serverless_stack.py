@@ -5,11 +5,13 @@ moto's Lambda would run the function in Docker, so the tests disable the stack's
 mapping and do its job themselves (`Poller`): receive a batch as it is configured, hand it to the
 real handler in this process with the function's environment, delete what succeeded and make
 the listed failures visible again, as when their visibility timeout ends. Everything else is the
-deployed stack: S3's notifications, the queue, its redrive policy, the dead-letter queue.
+deployed stack: S3's notifications, the queue, its redrive policy, the dead-letter queue, and
+(with moto's IAM authorization on) the function role's permissions.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import zipfile
 
@@ -151,15 +153,16 @@ def fake_zips(folder):
 class Poller:
     """Lambda's SQS poller for the stack's event source mapping, as configured there."""
 
-    def __init__(self, function_name: str, monkeypatch) -> None:
-        functions = boto3.client("lambda")
+    def __init__(self, function_name: str, monkeypatch, aws=None) -> None:
+        aws = aws or boto3.session.Session()
+        functions = aws.client("lambda")
         mapping, = functions.list_event_source_mappings(
             FunctionName=function_name)["EventSourceMappings"]
         functions.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         self.batch_size = mapping["BatchSize"]
         self.queue_arn = mapping["EventSourceArn"]
-        self.sqs = boto3.client("sqs")
+        self.sqs = aws.client("sqs")
         self.queue_url = self.sqs.get_queue_url(QueueName=self.queue_arn.split(":")[-1])[
             "QueueUrl"]
         config = functions.get_function_configuration(FunctionName=function_name)
@@ -298,3 +301,67 @@ def test_a_new_stack_whose_notifications_s3_refuses_is_deleted_with_its_zip(
     assert "deleting the new stack pets: its queue would get no photos" in err
     assert boto3.client("cloudformation").describe_stacks()["Stacks"] == []
     assert results(s3, "") == {}
+
+
+def test_the_function_role_can_do_its_job_and_nothing_else(server, s3, tmp_path, monkeypatch):
+    outputs = aws_stack.deploy(aws_stack.DeployConfig("pets", BUCKET, fake_zips(tmp_path)))
+    iam = boto3.client("iam")
+    role_arn = boto3.client("lambda").get_function_configuration(
+        FunctionName=outputs["FunctionName"])["Role"]
+    role = role_arn.rsplit("/", 1)[1]
+    # moto keeps CloudFormation's inline policies as a Python dict, which its own authorizer
+    # cannot read (and returns as its repr): write the same document back as JSON.
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if isinstance(document, str):
+            document = ast.literal_eval(document)
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+    iam.create_user(UserName="operator")
+    iam.put_user_policy(UserName="operator", PolicyName="all", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="operator")["AccessKey"]
+    operator = boto3.session.Session(aws_access_key_id=key["AccessKeyId"],
+                                     aws_secret_access_key=key["SecretAccessKey"],
+                                     region_name="us-east-1")
+    granted = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="fn")[
+        "Credentials"]
+    poller = Poller(outputs["FunctionName"], monkeypatch, operator)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", granted["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", granted["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", granted["SessionToken"])
+    function = boto3.session.Session()
+    server.set_auth(True)
+    try:
+        photos = operator.client("s3")
+        photos.put_object(Bucket=BUCKET, Key="incoming/red.jpg", Body=RED)
+        photos.put_object(Bucket=BUCKET, Key="private/red.jpg", Body=RED)
+        poller.drain()
+        result = json.loads(photos.get_object(
+            Bucket=BUCKET, Key="pawlite-results/incoming/red.jpg.json")["Body"].read())
+        assert (result["label"], result["error_kind"]) == ("cats", None)
+
+        from botocore.exceptions import ClientError
+
+        fs, queue = function.client("s3"), function.client("sqs")
+        refused = {
+            "read outside the input prefix": lambda: fs.get_object(Bucket=BUCKET,
+                                                                   Key="private/red.jpg"),
+            "write a photo": lambda: fs.put_object(Bucket=BUCKET, Key="incoming/new.jpg",
+                                                   Body=RED),
+            "write outside the results": lambda: fs.put_object(Bucket=BUCKET, Key="private/x",
+                                                               Body=b"{}"),
+            "delete a result": lambda: fs.delete_object(
+                Bucket=BUCKET, Key="pawlite-results/incoming/red.jpg.json"),
+            "create a bucket": lambda: fs.create_bucket(Bucket="another-bucket"),
+            "send to its queue": lambda: queue.send_message(QueueUrl=poller.queue_url,
+                                                            MessageBody="{}"),
+            "read the dead letters": lambda: queue.receive_message(
+                QueueUrl=outputs["DeadLetterQueueUrl"]),
+        }
+        for what, call in refused.items():
+            with pytest.raises(ClientError, match="AccessDenied|not authorized"):
+                print(what)
+                call()
+    finally:
+        server.set_auth(False)
