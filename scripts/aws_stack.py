@@ -284,26 +284,31 @@ def apply_stack(cloudformation, stack: str, body: str, parameters: dict[str, str
     try:
         if current is None:
             print(f"creating stack {stack}")
-            cloudformation.create_stack(**args, OnFailure="DELETE")
+            stack_id = cloudformation.create_stack(**args, OnFailure="DELETE")["StackId"]
             waiter, created = "stack_create_complete", True
         else:
             print(f"updating stack {stack}")
-            cloudformation.update_stack(**args)
+            stack_id = cloudformation.update_stack(**args)["StackId"]
             waiter, created = "stack_update_complete", False
     except bx.ClientError as e:
         if "No updates are to be performed" in _message(e):
             print(f"stack {stack} is up to date")
             return False
         raise DeployError(f"CloudFormation refused the stack: {_message(e)}") from None
+    # By id: once a failed stack is deleted, its name no longer finds its events.
     try:
         cloudformation.get_waiter(waiter).wait(
-            StackName=stack, WaiterConfig={"Delay": 5, "MaxAttempts": 360})
+            StackName=stack_id, WaiterConfig={"Delay": 5, "MaxAttempts": 360})
     except bx.WaiterError:
-        reasons = failure_reasons(cloudformation, stack)
+        reasons = failure_reasons(cloudformation, stack_id)
         what = "creating" if created else "updating"
         undone = "deleted" if created else "rolled back"
+        hint = ""
+        if any("UnreservedConcurrentExecution" in r for r in reasons):
+            hint = ("\nthe account's Lambda concurrency quota leaves nothing to reserve: deploy "
+                    "with PARAMS='ReserveConcurrency=false', or ask AWS for a higher quota")
         raise DeployError(f"{what} stack {stack} failed and was {undone}:\n  "
-                          + "\n  ".join(reasons or ["no reason recorded"])) from None
+                          + "\n  ".join(reasons or ["no reason recorded"]) + hint) from None
     return created
 
 
@@ -350,11 +355,14 @@ def set_notifications(s3, bucket: str, stack: str, queue_arn: str, prefix: str,
     _edit_notifications(s3, bucket, stack, ours)
 
 
-def remove_notifications(s3, bucket: str, stack: str) -> None:
-    _edit_notifications(s3, bucket, stack, [])
+def remove_notifications(s3, bucket: str, stack: str, queue_arn: str | None) -> None:
+    """Drop the entries this stack added, and any other that sends to its queue (those that
+    CloudFormation set on a bucket it created and keeps)."""
+    _edit_notifications(s3, bucket, stack, [], queue_arn)
 
 
-def _edit_notifications(s3, bucket: str, stack: str, ours: list[dict]) -> None:
+def _edit_notifications(s3, bucket: str, stack: str, ours: list[dict],
+                        queue_arn: str | None = None) -> None:
     import botocore.exceptions as bx
 
     mine = f"pawlite-{stack}-"
@@ -362,7 +370,7 @@ def _edit_notifications(s3, bucket: str, stack: str, ours: list[dict]) -> None:
         current = s3.get_bucket_notification_configuration(Bucket=bucket)
         current.pop("ResponseMetadata", None)
         queues = [c for c in current.get("QueueConfigurations", [])
-                  if not c.get("Id", "").startswith(mine)]
+                  if not c.get("Id", "").startswith(mine) and c.get("QueueArn") != queue_arn]
         current["QueueConfigurations"] = queues + ours
         s3.put_bucket_notification_configuration(Bucket=bucket,
                                                  NotificationConfiguration=current)
@@ -397,9 +405,10 @@ def undeploy(stack: str, region: str | None = None) -> None:
     parameters = {p["ParameterKey"]: p.get("ParameterValue", "")
                   for p in found.get("Parameters", [])}
     bucket = parameters.get("BucketName")
-    if parameters.get("CreateBucket") == "false" and bucket:
+    if bucket:
         try:
-            remove_notifications(s3, bucket, stack)
+            remove_notifications(s3, bucket, stack, stack_outputs(cloudformation, stack)
+                                 .get("QueueArn"))
         except DeployError as e:
             print(f"warning: {e}", file=sys.stderr)
     print(f"deleting stack {stack}")

@@ -282,7 +282,15 @@ def test_the_stack_can_create_the_bucket_and_keeps_it_when_removed(s3, tmp_path,
     assert [k.rsplit("-", 1)[0] for k in zips] == ["pawlite-deploy/fresh/pawlite-lambda-x86_64"]
     assert aws_stack.deploy(replace(config, code_bucket=BUCKET))["BucketName"]
     assert results(s3, "pawlite-deploy/fresh/") == zips
+    # What CloudFormation sets on AWS (moto skips a new bucket's notifications), beside another.
+    s3.put_bucket_notification_configuration(
+        Bucket="pawlite-new-photos", NotificationConfiguration={"QueueConfigurations": [
+            {"Id": "from-the-template", "QueueArn": outputs["QueueArn"],
+             "Events": ["s3:ObjectCreated:*"]},
+            {"Id": "someone-else", "QueueArn": other_queue(), "Events": ["s3:ObjectRemoved:*"]}]})
     aws_stack.undeploy("fresh")
+    remaining = s3.get_bucket_notification_configuration(Bucket="pawlite-new-photos")
+    assert [c["Id"] for c in remaining["QueueConfigurations"]] == ["someone-else"]
     s3.head_bucket(Bucket="pawlite-new-photos")
     assert results(s3, "pawlite-deploy/") == {}
 
@@ -365,3 +373,54 @@ def test_the_function_role_can_do_its_job_and_nothing_else(server, s3, tmp_path,
                 call()
     finally:
         server.set_auth(False)
+
+
+class FailingCloudFormation:
+    """A create that CloudFormation rolls back and deletes (moto creates whatever it is given)."""
+
+    def __init__(self) -> None:
+        self.created = None
+
+    def describe_stacks(self, StackName):
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ValidationError",
+                                     "Message": f"Stack with id {StackName} does not exist"}},
+                          "DescribeStacks")
+
+    def create_stack(self, **args):
+        self.created = args
+        return {"StackId": "arn:aws:cloudformation:us-east-1:1:stack/pets/abc"}
+
+    def get_waiter(self, name):
+        from botocore.exceptions import WaiterError
+
+        class Waiter:
+            def wait(self, StackName, WaiterConfig):
+                raise WaiterError(name, "Waiter encountered a terminal failure state",
+                                  {"Stacks": [{"StackStatus": "DELETE_COMPLETE"}]})
+
+        return Waiter()
+
+    def describe_stack_events(self, StackName):
+        assert StackName.startswith("arn:"), "a deleted stack's events are found by its id"
+        return {"StackEvents": [
+            {"LogicalResourceId": "pets", "ResourceStatus": "DELETE_COMPLETE"},
+            {"LogicalResourceId": "Function", "ResourceStatus": "CREATE_FAILED",
+             "ResourceStatusReason": "Specified ReservedConcurrentExecutions for function "
+                                     "decreases account's UnreservedConcurrentExecution below "
+                                     "its minimum value of [100]."},
+            {"LogicalResourceId": "Queue", "ResourceStatus": "CREATE_COMPLETE"}]}
+
+
+def test_a_failed_create_names_the_failed_resource_and_its_reason():
+    cloudformation = FailingCloudFormation()
+    with pytest.raises(aws_stack.DeployError) as caught:
+        aws_stack.apply_stack(cloudformation, "pets", "{}", {"BucketName": BUCKET})
+    assert str(caught.value) == (
+        "creating stack pets failed and was deleted:\n  Function: Specified "
+        "ReservedConcurrentExecutions for function decreases account's "
+        "UnreservedConcurrentExecution below its minimum value of [100].\n"
+        "the account's Lambda concurrency quota leaves nothing to reserve: deploy with "
+        "PARAMS='ReserveConcurrency=false', or ask AWS for a higher quota")
+    assert cloudformation.created["OnFailure"] == "DELETE"
