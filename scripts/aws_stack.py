@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -154,7 +155,8 @@ def session(region: str | None):
     import botocore.exceptions as bx
 
     try:
-        aws = boto3.session.Session(region_name=region)
+        # AWS_REGION as the AWS CLI reads it (boto3 reads only AWS_DEFAULT_REGION).
+        aws = boto3.session.Session(region_name=region or os.environ.get("AWS_REGION") or None)
         credentials = aws.get_credentials()
     except bx.BotoCoreError as e:
         raise DeployError(f"cannot read the AWS configuration: {e}") from None
