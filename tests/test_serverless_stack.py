@@ -424,3 +424,13 @@ def test_a_failed_create_names_the_failed_resource_and_its_reason():
         "the account's Lambda concurrency quota leaves nothing to reserve: deploy with "
         "PARAMS='ReserveConcurrency=false', or ask AWS for a higher quota")
     assert cloudformation.created["OnFailure"] == "DELETE"
+
+
+def test_the_region_comes_from_aws_region_as_for_the_aws_cli(s3, monkeypatch, capsys):
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert aws_stack.session(None).region_name == "eu-west-1"
+    assert aws_stack.session("us-east-1").region_name == "us-east-1"
+    monkeypatch.delenv("AWS_REGION")
+    assert aws_stack.main(["undeploy", "--stack", "pets"]) == 2
+    assert "no AWS region: set AWS_REGION" in capsys.readouterr().err
