@@ -349,10 +349,10 @@ def set_notifications(s3, bucket: str, stack: str, queue_arn: str, prefix: str,
                       suffixes: list[str]) -> None:
     """Send uploads under `prefix` ending in an image suffix to the queue (one entry per suffix:
     S3 takes one suffix per filter), replacing this stack's earlier entries, keeping others."""
+    rules = [{"Name": "prefix", "Value": prefix}] if prefix else []
     ours = [{"Id": notification_id(stack, s), "QueueArn": queue_arn,
              "Events": ["s3:ObjectCreated:*"],
-             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix},
-                                                {"Name": "suffix", "Value": s}]}}}
+             "Filter": {"Key": {"FilterRules": [*rules, {"Name": "suffix", "Value": s}]}}}
             for s in suffixes]
     _edit_notifications(s3, bucket, stack, ours)
 

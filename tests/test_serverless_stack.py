@@ -78,8 +78,10 @@ def test_notifications_cover_the_image_suffixes_the_tool_adds_to_an_existing_buc
     assert {s.lower() for s in suffixes} <= image_extensions()
     queues = RESOURCES["PhotoBucket"]["Properties"]["NotificationConfiguration"][
         "QueueConfigurations"]
-    rules = [{r["Name"]: r["Value"] for r in q["Filter"]["S3Key"]["Rules"]} for q in queues]
-    assert rules == [{"prefix": {"Ref": "InputPrefix"}, "suffix": s} for s in suffixes]
+    prefix = {"Fn::If": ["HasInputPrefix", {"Name": "prefix", "Value": {"Ref": "InputPrefix"}},
+                         {"Ref": "AWS::NoValue"}]}
+    assert [q["Filter"]["S3Key"]["Rules"] for q in queues] == [
+        [prefix, {"Name": "suffix", "Value": s}] for s in suffixes]
     mapping = RESOURCES["EventSourceMapping"]["Properties"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "ReservedConcurrency"}
@@ -434,3 +436,16 @@ def test_the_region_comes_from_aws_region_as_for_the_aws_cli(s3, monkeypatch, ca
     monkeypatch.delenv("AWS_REGION")
     assert aws_stack.main(["undeploy", "--stack", "pets"]) == 2
     assert "no AWS region: set AWS_REGION" in capsys.readouterr().err
+
+
+def test_an_empty_input_prefix_watches_the_whole_bucket(s3, tmp_path, monkeypatch):
+    outputs = aws_stack.deploy(aws_stack.DeployConfig(
+        "pets", BUCKET, fake_zips(tmp_path), parameters={"InputPrefix": ""}))
+    config = s3.get_bucket_notification_configuration(Bucket=BUCKET)["QueueConfigurations"]
+    rules = {c["Id"]: [(r["Name"].lower(), r["Value"]) for r in c["Filter"]["Key"]["FilterRules"]]
+             for c in config}
+    assert rules["pawlite-pets-jpg"] == [("suffix", ".jpg")]
+    poller = Poller(outputs["FunctionName"], monkeypatch)
+    s3.put_object(Bucket=BUCKET, Key="top.jpg", Body=RED)
+    poller.drain()
+    assert sorted(results(s3, "pawlite-results/")) == ["pawlite-results/top.jpg.json"]
