@@ -23,12 +23,12 @@ boto3 = pytest.importorskip("boto3")
 yaml = pytest.importorskip("yaml")
 
 from edge import serverless  # noqa: E402
-from scripts import aws_stack  # noqa: E402
+from scripts import aws_resources, aws_stack, aws_template  # noqa: E402
 
 # An S3 notification whose object key is null: no retry can succeed.
 POISON = json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
                                   "s3": {"bucket": {"name": BUCKET}, "object": {"key": None}}}]})
-TEMPLATE = yaml.safe_load(aws_stack.TEMPLATE.read_text())
+TEMPLATE = yaml.safe_load(aws_template.TEMPLATE.read_text())
 RESOURCES = TEMPLATE["Resources"]
 
 
@@ -122,7 +122,7 @@ def test_without_credentials_nothing_is_created(s3, monkeypatch, capsys, tmp_pat
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     code = aws_stack.main(["deploy", "--stack", "pets", "--bucket", BUCKET,
                            "--zip-dir", str(fake_zips(tmp_path))])
-    assert (code, capsys.readouterr().err) == (1, f"error: {aws_stack.NO_CREDENTIALS}\n")
+    assert (code, capsys.readouterr().err) == (1, f"error: {aws_resources.NO_CREDENTIALS}\n")
     assert aws_stack.main(["undeploy", "--stack", "pets"]) == 1
     assert "no AWS credentials found" in capsys.readouterr().err
 
@@ -215,7 +215,7 @@ def test_photos_flow_through_the_deployed_stack_and_a_poisoned_message_reaches_t
     s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={
         "QueueConfigurations": [{"Id": "someone-else", "QueueArn": other_queue(),
                                  "Events": ["s3:ObjectRemoved:*"]}]})
-    outputs = aws_stack.deploy(aws_stack.DeployConfig(
+    outputs = aws_stack.deploy(aws_template.DeployConfig(
         "pets", BUCKET, fake_zips(tmp_path), parameters={
             "OutputPrefix": "labels/", "MaxReceiveCount": "3", "BatchSize": "4"}))
     assert outputs["FunctionName"] == "pets-classify"
@@ -267,13 +267,13 @@ def other_queue() -> str:
 
 
 def test_the_stack_can_create_the_bucket_and_keeps_it_when_removed(s3, tmp_path, capsys):
-    config = aws_stack.DeployConfig("fresh", "pawlite-new-photos", fake_zips(tmp_path),
+    config = aws_template.DeployConfig("fresh", "pawlite-new-photos", fake_zips(tmp_path),
                                     architecture="x86_64", create_bucket=True)
     assert aws_stack.main(["deploy", "--stack", "fresh", "--bucket", "pawlite-new-photos",
                            "--create-bucket", "--zip-dir", str(tmp_path)]) == 2
     assert "--create-bucket needs --code-bucket" in capsys.readouterr().err
-    with pytest.raises(aws_stack.UsageError, match="'pawlite-test' already exists"):
-        aws_stack.deploy(aws_stack.DeployConfig("fresh", BUCKET, tmp_path, create_bucket=True,
+    with pytest.raises(aws_template.UsageError, match="'pawlite-test' already exists"):
+        aws_stack.deploy(aws_template.DeployConfig("fresh", BUCKET, tmp_path, create_bucket=True,
                                                 code_bucket="pawlite-new-photos"))
     from dataclasses import replace
 
@@ -300,7 +300,7 @@ def test_the_stack_can_create_the_bucket_and_keeps_it_when_removed(s3, tmp_path,
 def test_a_new_stack_whose_notifications_s3_refuses_is_deleted_with_its_zip(
         s3, tmp_path, monkeypatch, capsys):
     def refuse(s3, bucket, *args):
-        raise aws_stack.DeployError(f"cannot set the notifications of bucket {bucket!r}: "
+        raise aws_template.DeployError(f"cannot set the notifications of bucket {bucket!r}: "
                                     "InvalidArgument Configurations overlap.")
 
     monkeypatch.setattr(aws_stack, "set_notifications", refuse)
@@ -314,7 +314,7 @@ def test_a_new_stack_whose_notifications_s3_refuses_is_deleted_with_its_zip(
 
 
 def test_the_function_role_can_do_its_job_and_nothing_else(server, s3, tmp_path, monkeypatch):
-    outputs = aws_stack.deploy(aws_stack.DeployConfig("pets", BUCKET, fake_zips(tmp_path)))
+    outputs = aws_stack.deploy(aws_template.DeployConfig("pets", BUCKET, fake_zips(tmp_path)))
     iam = boto3.client("iam")
     role_arn = boto3.client("lambda").get_function_configuration(
         FunctionName=outputs["FunctionName"])["Role"]
@@ -417,8 +417,8 @@ class FailingCloudFormation:
 
 def test_a_failed_create_names_the_failed_resource_and_its_reason():
     cloudformation = FailingCloudFormation()
-    with pytest.raises(aws_stack.DeployError) as caught:
-        aws_stack.apply_stack(cloudformation, "pets", "{}", {"BucketName": BUCKET})
+    with pytest.raises(aws_template.DeployError) as caught:
+        aws_resources.apply_stack(cloudformation, "pets", "{}", {"BucketName": BUCKET})
     assert str(caught.value) == (
         "creating stack pets failed and was deleted:\n  Function: Specified "
         "ReservedConcurrentExecutions for function decreases account's "
@@ -431,15 +431,15 @@ def test_a_failed_create_names_the_failed_resource_and_its_reason():
 def test_the_region_comes_from_aws_region_as_for_the_aws_cli(s3, monkeypatch, capsys):
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    assert aws_stack.session(None).region_name == "eu-west-1"
-    assert aws_stack.session("us-east-1").region_name == "us-east-1"
+    assert aws_resources.session(None).region_name == "eu-west-1"
+    assert aws_resources.session("us-east-1").region_name == "us-east-1"
     monkeypatch.delenv("AWS_REGION")
     assert aws_stack.main(["undeploy", "--stack", "pets"]) == 2
     assert "no AWS region: set AWS_REGION" in capsys.readouterr().err
 
 
 def test_an_empty_input_prefix_watches_the_whole_bucket(s3, tmp_path, monkeypatch):
-    outputs = aws_stack.deploy(aws_stack.DeployConfig(
+    outputs = aws_stack.deploy(aws_template.DeployConfig(
         "pets", BUCKET, fake_zips(tmp_path), parameters={"InputPrefix": ""}))
     config = s3.get_bucket_notification_configuration(Bucket=BUCKET)["QueueConfigurations"]
     rules = {c["Id"]: [(r["Name"].lower(), r["Value"]) for r in c["Filter"]["Key"]["FilterRules"]]
