@@ -60,6 +60,8 @@ def check_bucket(s3, bucket: str, region: str, should_exist: bool = True) -> Non
                               "(403): it belongs to another account, or the policy denies "
                               "you") from None
         raise DeployError(f"cannot check bucket {bucket!r}: {code} {_message(e)}") from None
+    except bx.BotoCoreError as e:
+        raise DeployError(f"cannot reach S3 in {region}: {e}") from None
     if not should_exist:
         raise UsageError(f"bucket {bucket!r} already exists: deploy without --create-bucket to "
                          "use it")
@@ -75,13 +77,20 @@ def upload_code(s3, bucket: str, stack: str, zip_path: Path) -> str:
     """The zip's key in `bucket`, uploading it unless that exact file is already there."""
     if not zip_path.is_file():
         raise DeployError(f"{zip_path} not found: build it with `make lambda`")
+    import boto3.exceptions
+    import botocore.exceptions as bx
+
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:16]
     key = f"{CODE_PREFIX}{stack}/{zip_path.stem}-{digest}.zip"
-    existing = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
-    if not any(o["Key"] == key for o in existing):
-        print(f"uploading {zip_path.name} ({zip_path.stat().st_size / 2**20:.1f} MiB) to "
-              f"s3://{bucket}/{key}")
-        s3.upload_file(str(zip_path), bucket, key)
+    try:
+        existing = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+        if not any(o["Key"] == key for o in existing):
+            print(f"uploading {zip_path.name} ({zip_path.stat().st_size / 2**20:.1f} MiB) to "
+                  f"s3://{bucket}/{key}")
+            s3.upload_file(str(zip_path), bucket, key)
+    except (bx.ClientError, boto3.exceptions.S3UploadFailedError) as e:
+        raise DeployError(f"cannot upload the function zip to s3://{bucket}/{key}: {e}; these "
+                          "credentials need s3:ListBucket and s3:PutObject there") from None
     return key
 
 

@@ -92,7 +92,10 @@ def deploy(config: DeployConfig) -> dict[str, str]:
                 print(f"deleting the new stack {config.stack}: its queue would get no photos",
                       file=sys.stderr)
                 delete_stack(cloudformation, config.stack)
-            s3.delete_object(Bucket=code_bucket, Key=key)
+            try:
+                s3.delete_object(Bucket=code_bucket, Key=key)
+            except Exception as e:  # the first error is the one to report
+                print(f"warning: s3://{code_bucket}/{key} is left behind: {e}", file=sys.stderr)
         raise
     return {**outputs, "Region": aws.region_name}
 
@@ -181,7 +184,25 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: run the same command again to finish, or make undeploy to remove "
               "what was created", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as e:
+        if e.name not in ("boto3", "botocore", "yaml"):
+            raise
+        print(f"error: {e.name} is not installed: run make install (or pip install boto3 "
+              "pyyaml)", file=sys.stderr)
+        return 1
+    except Exception as e:
+        if not isinstance(e, _aws_errors()):
+            raise
+        print(f"error: AWS refused or did not answer a request: {e}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """AWS's own refusals and network failures: reported, not a bug of this tool."""
+    import botocore.exceptions as bx
+
+    return bx.ClientError, bx.BotoCoreError
 
 
 if __name__ == "__main__":

@@ -82,6 +82,9 @@ def _parameter_problem(spec: dict, value: str) -> str | None:
             number = float(value)
         except ValueError:
             return "is not a number"
+        # Every number the template takes is a count, a size or seconds.
+        if not number.is_integer():
+            return "is not a whole number"
         low, high = spec.get("MinValue"), spec.get("MaxValue")
         if (low is not None and number < low) or (high is not None and number > high):
             return f"is out of range: {low}..{high}"

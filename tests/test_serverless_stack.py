@@ -449,3 +449,24 @@ def test_an_empty_input_prefix_watches_the_whole_bucket(s3, tmp_path, monkeypatc
     s3.put_object(Bucket=BUCKET, Key="top.jpg", Body=RED)
     poller.drain()
     assert sorted(results(s3, "pawlite-results/")) == ["pawlite-results/top.jpg.json"]
+
+
+def test_aws_refusals_the_tool_does_not_foresee_are_reported_without_a_traceback(
+        s3, monkeypatch, capsys):
+    from botocore.exceptions import ClientError
+
+    def refuse(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}},
+                          "DeleteStack")
+
+    monkeypatch.setattr(aws_stack, "find_stack", lambda *args: {"Parameters": []})
+    monkeypatch.setattr(aws_stack, "delete_stack", refuse)
+    assert aws_stack.main(["undeploy", "--stack", "pets"]) == 1
+    assert capsys.readouterr().err == (
+        "error: AWS refused or did not answer a request: An error occurred (AccessDenied) when "
+        "calling the DeleteStack operation: not allowed\n")
+
+
+def test_parameters_are_whole_numbers():
+    with pytest.raises(aws_template.UsageError, match="MemorySize='1769.5' is not a whole"):
+        aws_template.check_parameters(TEMPLATE, {"MemorySize": "1769.5"})
