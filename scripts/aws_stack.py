@@ -82,6 +82,9 @@ def deploy(config: DeployConfig) -> dict[str, str]:
         apply_stack(cloudformation, config.stack, config.template.read_text(),
                     stack_parameters(config, key))
         outputs = stack_outputs(cloudformation, config.stack)
+        # A parameter, not an output: CloudFormation has no empty outputs (the whole bucket).
+        outputs["InputPrefix"] = config.parameters.get(
+            "InputPrefix", template["Parameters"]["InputPrefix"]["Default"])
         if not config.create_bucket:
             set_notifications(s3, config.bucket, config.stack, outputs["QueueArn"],
                               outputs["InputPrefix"],
