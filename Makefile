@@ -21,6 +21,15 @@ LAMBDA_OUT ?= build/lambda
 MEDIAPIPE_VENV ?= .venv-mediapipe
 BASE_VENV ?= .venv-base
 BENCH_ARGS ?=
+# make deploy / undeploy: the stack's name, the photo bucket, and the template's other
+# parameters as PARAMS='MemorySize=1769 ReservedConcurrency=10' (docs/serverless.md).
+STACK ?=
+BUCKET ?=
+ARCH ?= arm64
+REGION ?=
+CODE_BUCKET ?=
+CREATE_BUCKET ?=
+PARAMS ?=
 
 export PAWLITE_DATA_URL := $(DATA_URL)
 export PAWLITE_BASE_WEIGHTS := $(BASE_WEIGHTS)
@@ -28,7 +37,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: bench bench-readme pi-check install train export parity bundle test test-all test-base lint clean help lambda lambda-check
+.PHONY: bench bench-readme pi-check install train export parity bundle test test-all test-base lint clean help lambda lambda-check deploy undeploy
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
@@ -39,12 +48,14 @@ help:
 	@echo "make test      fast tests, plus real-data tests when DATA_URL/BASE_WEIGHTS are usable"
 	@echo "make test-all  also the slow tests"
 	@echo "make test-base edge's tests in $(BASE_VENV), the base install a device has (no TensorFlow)"
-	@echo "make lint      ruff"
+	@echo "make lint      ruff, and cfn-lint on the AWS template (deploy/aws/template.yaml)"
 	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe, issue 15's targets (docs/bench.md)"
 	@echo "make bench-readme  the same, then its output into README.md and docs/bench.md (refused above load 0.5)"
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
+	@echo "make deploy STACK=name BUCKET=photos  build the zip and deploy deploy/aws/template.yaml to AWS"
+	@echo "make undeploy STACK=name  remove that stack (the bucket, photos and results stay)"
 	@echo "make train MODELS=5 ARTIFACTS=dir   add model5 (a linear head on the frozen base, beyond the study) to the run in dir"
 	@echo "variables: DATA_URL BASE_WEIGHTS ARTIFACTS EPOCHS SEED SEEDS COLLAPSE_RETRIES MODELS MODEL QUANTIZATION"
 
@@ -105,12 +116,26 @@ test-base: $(BASE_STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check train export edge tests scripts
+	$(VENV)/bin/cfn-lint deploy/aws/template.yaml
 
 lambda: $(STAMP)
 	$(PY) scripts/build_lambda.py --out '$(LAMBDA_OUT)'
 
 lambda-check: $(STAMP)
 	$(PY) scripts/check_lambda_zip.py --aws-deps '$(LAMBDA_OUT)/aws-runtime'
+
+# Checked (parameters, credentials, region, bucket) before the zip is built and anything created.
+DEPLOY_OPTS = --stack '$(STACK)' --bucket '$(BUCKET)' --arch '$(ARCH)' --zip-dir '$(LAMBDA_OUT)' \
+	$(if $(REGION),--region '$(REGION)') $(if $(CODE_BUCKET),--code-bucket '$(CODE_BUCKET)') \
+	$(if $(CREATE_BUCKET),--create-bucket) $(foreach p,$(PARAMS),--param '$(p)')
+
+deploy: $(STAMP)
+	@$(PY) scripts/aws_stack.py check $(DEPLOY_OPTS)
+	$(PY) scripts/build_lambda.py --out '$(LAMBDA_OUT)' --arch '$(ARCH)'
+	$(PY) scripts/aws_stack.py deploy $(DEPLOY_OPTS)
+
+undeploy: $(STAMP)
+	$(PY) scripts/aws_stack.py undeploy --stack '$(STACK)' $(if $(REGION),--region '$(REGION)')
 
 bench: $(STAMP)
 	@test -x $(MEDIAPIPE_VENV)/bin/python || { $(PYTHON) -m venv $(MEDIAPIPE_VENV) && \
