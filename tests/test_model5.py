@@ -93,8 +93,8 @@ def run_with_model5(tmp_path_factory):
                          base_weights=str(weights), models=(4, 5), seeds=(11,))
     lines: list[str] = []
     split = tiny_split(root / "data", sha256=STUDY_SHA256)
-    metrics = run_study(config, split, echo=lines.append)
     split.save(config.split_path)
+    metrics = run_study(config, split, echo=lines.append)
     return config, metrics, lines
 
 
@@ -115,6 +115,9 @@ def test_model5_records_what_chose_it_and_its_intervals(run_with_model5):
     assert metrics["best_model"]["name"] == "model4"
     assert any(line.startswith("model5: L2") and "<- chosen" in line for line in lines)
     assert (config.out / "model5.keras").is_file()
+    from train.split import Split
+
+    assert len(Split.load(config.split_path).folds["train"]) == 8  # on record beside model5
 
 
 def test_saved_model5_gives_the_recorded_accuracy(run_with_model5):

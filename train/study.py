@@ -267,10 +267,14 @@ def plot_all(models: dict, out: Path, baseline: float | None) -> None:
 
 
 def train_beyond(split: Split, arrays: dict, weights_path, ctx: RunContext) -> dict:
-    """model5, beyond the study (`train.feature_head`), on the split's stored folds."""
+    """model5, beyond the study (`train.feature_head`), on the split's stored folds; a split
+    without folds gets them drawn and saved in the run's split.json, so that the folds that
+    chose model5's penalty are on record beside it."""
     from train.feature_head import FOLDS, train_model5
 
-    split = split.with_train_folds(FOLDS)
+    if "train" not in split.folds:
+        split = split.with_train_folds(FOLDS)
+        split.save(ctx.out / "split.json")
     return train_model5(arrays, split.folds["train"], ctx.num_classes, ctx.config.image_size,
                         weights_path, ctx.out, ctx.echo)
 
