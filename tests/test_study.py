@@ -154,11 +154,14 @@ def test_report_embeds_figures_and_tells_the_numbers(tiny_run):
         assert (out / image).is_file(), image
     assert len(re.findall(r"!\[", report)) == 4 + 4
     m4 = metrics["models"]["model4"]
-    assert f"| model4 | 11 | {100 * m4['final_val_accuracy']:.1f}%" in report
+    val = m4["evidence"]["validation"]
+    assert f"| model4 | 11 | {100 * m4['final_val_accuracy']:.2f}% ({val['correct']}/6; " in report
     assert "82,114" in report and "38,492" in report
     assert metrics["base_weights"]["sha256"] in report
     best = metrics["best_model"]["name"]
-    assert f"{best} (chosen by validation accuracy)" in report
+    assert f"{best}, chosen by validation accuracy (so the validation split now backs no " in report
+    assert val["chose"] == ["the study's best model"] and m4["evidence"]["test"]["chose"] == []
+    assert "on the test split, which chose nothing." in report.split("## Best model")[1]
 
 
 def test_only_selected_models_are_trained(tmp_path):
