@@ -8,10 +8,10 @@ mirror image's, the augmentation) are computed once; the head is a convex proble
 regression with an L2 penalty), solved to its one optimum, so there is no epoch to choose. The
 one setting, the penalty, is chosen by k-fold cross-validation inside the training images,
 folds stored in split.json: the validation and test splits choose nothing, and stay honest
-estimates for new photos. Global average pooling rather than model4's max pooling: pooling all
-positions is the standard linear-probe readout and, by cross-validation on the training images,
-the better of the two here (docs/protocol.md has the table). It is also cheap: one forward pass
-per image and mirror, against model4's 20 epochs.
+estimates for new photos. Global average pooling, the standard linear-probe readout, was fixed
+before looking; cross-validation on the training images found max pooling no different within
+chance (docs/protocol.md has the table). It is also cheap: one forward pass per image and
+mirror, against model4's 20 epochs.
 """
 
 from __future__ import annotations
