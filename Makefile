@@ -91,7 +91,8 @@ test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # What a device installs (`pip install .`, no extras: no TensorFlow, no boto3) plus pytest:
-# edge's tests pass there, and the few that need TensorFlow or boto3 skip and say so.
+# edge's tests and the README's runnable examples pass there, and the few that need
+# TensorFlow or boto3 skip and say so.
 BASE_STAMP := $(BASE_VENV)/.stamp-install
 $(BASE_STAMP): pyproject.toml
 	@test -x $(BASE_VENV)/bin/python || $(PYTHON) -m venv $(BASE_VENV)
@@ -100,7 +101,8 @@ $(BASE_STAMP): pyproject.toml
 	@touch $@
 
 test-base: $(BASE_STAMP)
-	$(BASE_VENV)/bin/python -m pytest -q tests/test_edge_*.py tests/test_serverless*.py $(PYTEST_ARGS)
+	$(BASE_VENV)/bin/python -m pytest -q tests/test_edge_*.py tests/test_serverless*.py \
+		tests/test_readme_commands.py tests/test_readme_rules.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check train export edge tests scripts
