@@ -37,7 +37,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 STAMP := $(VENV)/.stamp-install
 
-.PHONY: bench bench-readme pi-check install train export parity bundle test test-all test-base lint clean help lambda lambda-check deploy undeploy
+.PHONY: bench pi-check install train export parity bundle test test-all test-base lint clean help lambda lambda-check deploy undeploy
 
 help:
 	@echo "make install   create $(VENV) and install pawlite with its train and dev extras"
@@ -49,8 +49,7 @@ help:
 	@echo "make test-all  also the slow tests"
 	@echo "make test-base edge's tests in $(BASE_VENV), the base install a device has (no TensorFlow)"
 	@echo "make lint      ruff, and cfn-lint on the AWS template (deploy/aws/template.yaml)"
-	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe, issue 15's targets (docs/bench.md)"
-	@echo "make bench-readme  the same, then its output into README.md and docs/bench.md (refused above load 0.5)"
+	@echo "make bench     edge-classify vs Keras, a naive loop and MediaPipe against its goals; a quiet run's table into docs/bench.md"
 	@echo "make pi-check  install the wheel in an emulated arm64 Raspberry Pi OS root and compare with the host (root)"
 	@echo "make lambda    build the AWS Lambda deployment zips (x86_64, arm64) into $(LAMBDA_OUT)"
 	@echo "make lambda-check  run the handler from the unpacked zip against a local S3 server"
@@ -103,7 +102,8 @@ test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # What a device installs (`pip install .`, no extras: no TensorFlow, no boto3) plus pytest:
-# edge's tests pass there, and the few that need TensorFlow or boto3 skip and say so.
+# edge's tests and the README's runnable examples pass there, and the few that need
+# TensorFlow or boto3 skip and say so.
 BASE_STAMP := $(BASE_VENV)/.stamp-install
 $(BASE_STAMP): pyproject.toml
 	@test -x $(BASE_VENV)/bin/python || $(PYTHON) -m venv $(BASE_VENV)
@@ -112,7 +112,8 @@ $(BASE_STAMP): pyproject.toml
 	@touch $@
 
 test-base: $(BASE_STAMP)
-	$(BASE_VENV)/bin/python -m pytest -q tests/test_edge_*.py tests/test_serverless*.py $(PYTEST_ARGS)
+	$(BASE_VENV)/bin/python -m pytest -q tests/test_edge_*.py tests/test_serverless*.py \
+		tests/test_readme_commands.py tests/test_readme_rules.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check train export edge tests scripts
@@ -141,12 +142,8 @@ bench: $(STAMP)
 	@test -x $(MEDIAPIPE_VENV)/bin/python || { $(PYTHON) -m venv $(MEDIAPIPE_VENV) && \
 		$(MEDIAPIPE_VENV)/bin/pip install --quiet mediapipe; } || \
 		echo "mediapipe is not installable here: row (d) will say 'not installed'"
-	PAWLITE_MEDIAPIPE_PYTHON=$(MEDIAPIPE_VENV)/bin/python $(PY) -m scripts.bench --out '$(ARTIFACTS)/bench' $(BENCH_ARGS)
-
-# The README's speed table is the output of one quiet run: between the
-# <!-- bench-table:start --> and <!-- bench-table:end --> markers of README.md and docs/bench.md.
-bench-readme:
-	$(MAKE) bench BENCH_ARGS='--write-readme $(BENCH_ARGS)'
+	PAWLITE_MEDIAPIPE_PYTHON=$(MEDIAPIPE_VENV)/bin/python $(PY) -m scripts.bench --out '$(ARTIFACTS)/bench' \
+		--write-doc $(BENCH_ARGS)
 
 pi-check: $(STAMP)
 	PYTHON=$(PY) scripts/pi_check.sh $(if $(PI_MODEL),--model '$(PI_MODEL)') \

@@ -2,8 +2,9 @@
 `python -m export bundle` ships model4's int8 export unless another that passed its gate is
 better beyond chance on images that chose nothing for either.
 
-Exit codes: 0 passed; 1 a user error (message, no traceback); 2 a usage error from the option
-parser; 3 the parity gate failed (so CI tells a failed gate from a typo).
+Exit codes, as every pawlite command: 0 passed; 1 a user error (`error: <message>` on stderr, no
+traceback); 2 a usage error from the option parser; 3 the parity gate failed (so CI tells a
+failed gate from a typo).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from export.config import QUANTIZATIONS, ExportConfig
 from export.errors import ExportError
 from train.errors import PawliteError
 
-app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=False)
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  help=__doc__.split("\n\n")[0], no_args_is_help=False)
 GATE_FAILED = 3
 USER_ERRORS = (ExportError, PawliteError)
 D = ExportConfig  # every default below is the config's own
@@ -169,7 +171,7 @@ def _show(report: dict, config: ExportConfig) -> bool:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
+    typer.echo(f"error: {exc}", err=True)
     return typer.Exit(1)
 
 

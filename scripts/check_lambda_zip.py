@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.s3server import MotoServer  # noqa: E402
+from scripts.s3server import MotoServer  # noqa: E402
 
 BUCKET = "pawlite-zip-check"
 AWS_RUNTIME_PACKAGES = ("boto3",)

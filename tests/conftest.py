@@ -91,7 +91,7 @@ def base_weights_path() -> str:
 @pytest.fixture(scope="module")
 def server():
     """A local S3-compatible server (moto_server) for the serverless tests."""
-    from tests import s3server
+    from scripts import s3server
 
     if s3server.moto_command() is None:
         pytest.skip("moto_server not installed: pip install 'moto[server]'")

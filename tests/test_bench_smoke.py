@@ -1,5 +1,5 @@
 """`python -m scripts.bench --quick` runs end to end on generated images and a tiny model;
-the README update refuses a run on a loaded machine and writes between its markers.
+the docs/bench.md update refuses a run on a loaded machine and writes between its markers.
 
 No timing is asserted (performance claims come from `make bench` itself): only that every
 contender gets a row in the table on both image sets, with numbers where it could run.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.bench.goals import GOALS
 from tests.edge_helpers import build_model
 from tests.imagegen import make_dataset
 
@@ -48,7 +49,7 @@ def test_quick_bench_prints_every_row(tmp_path):
     assert {row for row in rows if row[1] in CONTENDERS} == {
         (s, c) for s in ("validation", "0.1 MP") for c in CONTENDERS}
     checks = [line for line in done.stdout.splitlines() if line[:4] in ("PASS", "FAIL", "n/a ")]
-    assert len(checks) == 8
+    assert len(checks) == len(GOALS)
     assert [line for line in checks if "not measured" in line and "MediaPipe" not in line] == []
     assert "load average" in done.stdout and "machine: " in done.stdout
     report = json.loads((out / "bench.json").read_text())
@@ -74,7 +75,7 @@ def test_the_workers_module_starts_on_the_standard_library_alone():
     assert done.stderr.startswith("usage: workers.py {keras|naive|mediapipe} MODEL FOLDER")
 
 
-def test_the_readme_table_is_refused_on_a_loaded_machine_and_written_when_quiet(tmp_path):
+def test_the_doc_table_is_refused_on_a_loaded_machine_and_written_when_quiet(tmp_path):
     from scripts.bench.report import MARKERS, Measurement, refusal, write_between_markers
 
     quiet = Measurement(images=4, rate=10.0, wall_s=1.0, load_before=0.2, others_cpu=0.1)
@@ -84,7 +85,7 @@ def test_the_readme_table_is_refused_on_a_loaded_machine_and_written_when_quiet(
     reason = refusal({"load_start": (0.6, 0.4, 0.5), "results": busy})
     assert reason.startswith("above 0.5: load average 0.60 at the start")
     assert "load 0.90 before validation / b" in reason and "0.70 cores during" in reason
-    readme = tmp_path / "README.md"
+    readme = tmp_path / "bench.md"
     prose = f"the table lies between `{MARKERS[0]}` and `{MARKERS[1]}`\n"
     readme.write_text(f"{prose}{MARKERS[0]}\nold\ntable\n{MARKERS[1]}\noutro\n")
     write_between_markers(readme, "new table")
@@ -92,3 +93,14 @@ def test_the_readme_table_is_refused_on_a_loaded_machine_and_written_when_quiet(
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit, match="no <!-- bench-table:start --> ... "):
         write_between_markers(readme, "x")
+
+
+def test_docs_bench_states_the_goals_the_tool_checks():
+    """docs/bench.md lists the goals in words; each limit there must be the one goals.py holds."""
+    text = (ROOT / "docs" / "bench.md").read_text()
+    section = text[text.index("## Goals"):text.index("## The table on this page")]
+    stated = " ".join(section.split())
+    for goal in GOALS:
+        sign = ">=" if goal.at_least else "<="
+        unit = {"x": "x", " s": " s", " MB": " MB", " images/s": ""}[goal.unit]
+        assert f"{sign} {goal.limit:g}{unit}" in stated, goal

@@ -21,7 +21,7 @@ COMMITTED_SPLIT = ROOT / "results" / "split.json"
 COMMITTED_PARITY = BUNDLED_MODEL.parent / "parity.json"
 # Edge is deterministic: the same model, files and code give the same verdicts, so the test
 # split (one image = 0.52 points of 192) may not lose a single image the committed report counts
-# as right. The old 0.5-point allowance allowed exactly this, in a unit that hid it.
+# as right (an allowance in points would hide a lost image below 0.52).
 ALLOWED_LOST_IMAGES = 0
 
 

@@ -135,3 +135,21 @@ def test_a_classifying_run_imports_no_pydantic(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
     assert (tmp_path / "out.csv").read_text().count("\n") == 2
+
+
+def test_nothing_shipped_imports_the_tests():
+    """train, export, edge and scripts run without the test suite (a wheel, a Lambda zip, a
+    bench checkout): no module of theirs imports `tests`."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for package in ("train", "export", "edge", "scripts"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                if any(n == "tests" or n.startswith("tests.") for n in names):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []

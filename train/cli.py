@@ -1,4 +1,7 @@
-"""`python -m train`: reproduce the study. A thin layer: build a TrainConfig, call the API."""
+"""`python -m train`: reproduce the study. A thin layer: build a TrainConfig, call the API.
+
+Exit codes, as every pawlite command: 0 done; 1 a user error (`error: <message>` on stderr, no
+traceback); 2 a usage error from the option parser."""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from train.config import (
 from train.errors import PawliteError
 from train.seeds import parse_seeds
 
-app = typer.Typer(add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  help=__doc__.split("\n\n")[0])
 
 
 def parse_models(text: str) -> tuple[int, ...]:
@@ -81,7 +85,7 @@ def main(
     try:
         run(config, prepare_only=prepare_only)
     except PawliteError as exc:
-        typer.secho(f"Error: {exc}", fg=typer.colors.RED, err=True)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
 
 

@@ -4,7 +4,7 @@ model1 feeds raw 0..255 pixels into ReLU convolutions, as the study does. One la
 update can switch every ReLU off; from then on no gradient reaches the weights and the network
 answers every image with the class prior: training accuracy at the majority baseline, loss at
 the prior's entropy (ln 2 for two balanced classes). Which seed does this depends on float
-rounding, so it changes between CPUs (issue 13). Such a run says nothing about the
+rounding, so it changes between CPUs. Such a run says nothing about the
 architecture: it is detected after `WINDOW` epochs, stopped, and restarted with another seed.
 
 Rule: a run is collapsed at the end of an epoch when, over the last `WINDOW` epochs (never

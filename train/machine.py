@@ -2,7 +2,7 @@
 
 Float reductions are summed in an order that depends on the CPU's vector width (AVX2 or
 AVX-512), on oneDNN's kernels and on the thread count, so two machines with the same seed
-round differently and a fragile model (model1) can end up elsewhere (issue 13). Recording
+round differently and a fragile model (model1) can end up elsewhere. Recording
 these lets a reader tell "another machine" from "another bug".
 """
 

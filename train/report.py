@@ -83,7 +83,7 @@ def _trend(val: list[float]) -> str | None:
 
 
 def _study(metrics: dict, name: str) -> dict | None:
-    """The study's numbers for `name`, or None when the data is not the study's (issue 13)."""
+    """The study's numbers for `name`, or None when the data is not the study's."""
     reported = metrics.get("study_reported")
     return reported.get(name) if reported else None
 

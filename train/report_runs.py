@@ -1,7 +1,7 @@
 """The report's sections about runs rather than models: collapses, seeds, attempts, machine.
 
-Issue 13 added them: a number is only meaningful with the seed that made it, the attempts
-that collapsed before it, the spread over seeds and the machine it ran on.
+A number is only meaningful with the seed that made it, the attempts that collapsed before
+it, the spread over seeds and the machine it ran on.
 """
 
 from __future__ import annotations

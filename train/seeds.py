@@ -1,6 +1,6 @@
 """Seeds as a first-class option: parse `--seeds`, and summarise a model over its seeds.
 
-One seed's number is one draw: issue 13 saw the same code reach 67.5% on one CPU and 50% on
+One seed's number is one draw: the same code can reach 67.5% on one CPU and collapse to 50% on
 another. Over several seeds the report can give a mean and a range, and a run on another
 machine can be checked against that range instead of against one draw.
 """

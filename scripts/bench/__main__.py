@@ -8,16 +8,17 @@ ratios are comparable even on a noisy machine. Per contender and image set it re
 - peak RSS of that process alone (its VmHWM), its CPU seconds, the 1-minute load average
   before (after waiting up to --max-settle s for it to fall to 0.5) and after it, and the CPU
   other processes used while it ran;
-then the start-up timings (scripts/bench/startup.py) and every target of issue 15, PASS/FAIL.
+then the start-up timings (scripts/bench/startup.py) and every goal of goals.py, PASS/FAIL.
 edge-classify is timed from the outside (each CSV row is flushed as it is produced); the
 others print time stamps (scripts/bench/workers.py). The parent never imports TensorFlow.
 
     python -m scripts.bench [--quick] [--data-dir DIR] [--model M.tflite] [--keras-model M.keras]
-                              [--baseline GIT-REF] [--write-readme]
+                              [--baseline GIT-REF] [--write-doc]
 
-`--write-readme` puts this run's output between the `<!-- bench-table:start -->` and
-`<!-- bench-table:end -->` markers of README.md and docs/bench.md, unless the machine was not
-quiet (report.refusal: load above 0.5); then it says why, writes nothing and exits 4.
+`--write-doc` (what `make bench` passes) puts this run's output between the
+`<!-- bench-table:start -->` and `<!-- bench-table:end -->` markers of docs/bench.md, unless the
+machine was not quiet (report.refusal: load above 0.5); then it says why, writes nothing there
+and exits 4. The output always goes to OUT/bench.md and OUT/bench.json.
 
 `--baseline REF` adds a row "a0 edge-classify @REF": the same command from a git worktree of
 REF (same venv and runtime), so a change to edge is measured against the code before it.
@@ -37,7 +38,7 @@ from pathlib import Path
 
 from .data import dataset_root, image_files, large_photos, subset, warm_cache
 from .machine import QUIET_LOAD, cpu_model, load, settle
-from .report import README_FILES, Measurement, refusal, render, targets, write_between_markers
+from .report import DOC_FILE, Measurement, checks, refusal, render, write_between_markers
 from .spawn import spawn
 from .startup import measure as measure_startup
 
@@ -66,7 +67,7 @@ class BenchConfig:
     baseline: str | None = None
     max_settle: float = 90.0
     repeats: int = 5
-    write_readme: bool = False
+    write_doc: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BenchConfig:
@@ -84,7 +85,7 @@ class BenchConfig:
             max_settle=args.max_settle if args.max_settle is not None else (0 if args.quick
                                                                             else 90),
             repeats=args.repeats or (1 if args.quick else 5),
-            write_readme=args.write_readme,
+            write_doc=args.write_doc,
         )
 
 
@@ -117,7 +118,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--large-count", type=int, help="12 MP photos (default 200, quick 20)")
     parser.add_argument("--large-size", default="4000x3000", help="WxH of the large photos")
     parser.add_argument("--contenders", default="a,b,c,d",
-                        help="which to run, e.g. a,c while tuning (the targets need all)")
+                        help="which to run, e.g. a,c while tuning (the goals need all)")
     parser.add_argument("--baseline", metavar="GIT-REF",
                         help="also run edge-classify as it was at this commit (e.g. HEAD~3)")
     parser.add_argument("--max-settle", type=float, metavar="SECONDS",
@@ -125,9 +126,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         f"load to fall to {QUIET_LOAD} (default 90, quick 0)")
     parser.add_argument("--repeats", type=int,
                         help="runs of each start-up timing, median reported (default 5, quick 1)")
-    parser.add_argument("--write-readme", action="store_true",
-                        help="put the output between the bench-table markers of "
-                        f"{' and '.join(README_FILES)}; refused (exit {EXIT_NOT_QUIET}) when "
+    parser.add_argument("--write-doc", action="store_true",
+                        help=f"put the output between the bench-table markers of {DOC_FILE}; "
+                        f"refused (exit {EXIT_NOT_QUIET}) when "
                         f"the load was above {QUIET_LOAD}")
     return parser.parse_args(argv)
 
@@ -260,25 +261,24 @@ def one_image(validation: Path, dest: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     config = BenchConfig.from_args(parse_args(argv))
     report = run(config)
-    checks = targets(report["results"], report["startup"])
-    text = render(report, checks)
+    verdicts = checks(report["results"], report["startup"])
+    text = render(report, verdicts)
     print(text)
     (config.out / "bench.md").write_text(text + "\n")
     plain = {**report, "results": {s: {n: asdict(m) for n, m in r.items()}
                                    for s, r in report["results"].items()},
-             "startup": asdict(report["startup"]), "targets": [asdict(c) for c in checks]}
+             "startup": asdict(report["startup"]), "goals": [asdict(c) for c in verdicts]}
     (config.out / "bench.json").write_text(json.dumps(plain, indent=1) + "\n")
     failed = any(m.note.startswith("failed") for r in report["results"].values()
                  for m in r.values())
-    if config.write_readme:
+    if config.write_doc:
         reason = refusal(report)
         if reason is not None:
-            print(f"not writing the README table: the machine was not quiet ({reason}). "
+            print(f"not writing {DOC_FILE}: the machine was not quiet ({reason}). "
                   "Run again when it is.", file=sys.stderr)
             return EXIT_NOT_QUIET
-        for name in README_FILES:
-            write_between_markers(ROOT / name, text)
-            print(f"wrote the table into {name}", file=sys.stderr)
+        write_between_markers(ROOT / DOC_FILE, text)
+        print(f"wrote the table into {DOC_FILE}", file=sys.stderr)
     return 1 if failed else 0
 
 

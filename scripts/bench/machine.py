@@ -1,6 +1,6 @@
 """The machine a bench ran on: CPU model, load average, and the CPU other processes used.
 
-The 1-minute load average is what the issue asks to record, but it lags and counts the bench's
+The 1-minute load average is recorded with every figure, but it lags and counts the bench's
 own contenders; `BusyCpu` measures what matters for one contender: CPU time spent by anything
 else while it ran (all busy time from /proc/stat minus the contender's and this process's).
 """

@@ -1,8 +1,9 @@
-"""A real S3-compatible server for integration tests: moto's standalone `moto_server`.
+"""A real S3-compatible server on this machine: moto's standalone `moto_server`.
 
 It runs as a subprocess on 127.0.0.1 and a free port and speaks S3 over HTTP, so the handler
-goes through boto3's real HTTP stack (not an in-process mock). Also used by
-scripts/check_lambda_zip.py.
+goes through boto3's real HTTP stack (not an in-process mock). scripts/check_lambda_zip.py
+runs the unpacked Lambda zip against it, and tests/conftest.py uses it for the serverless
+tests (the `server` fixture).
 """
 
 from __future__ import annotations
