@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,3 +176,36 @@ def test_adding_model5_to_nothing_says_what_is_missing(tmp_path):
     assert "has no split.json, metrics.json" in result.output
     assert "`make train MODELS=4,5" in result.output
     assert "Traceback" not in result.output
+
+
+def test_nested_assessment_never_lets_an_image_choose_for_itself():
+    from train.assess import nested_predictions
+    from train.feature_head import make_folds
+
+    features, labels = _blobs(n=60)
+    folds = make_folds(labels, 3, seed=0)
+    lines: list[str] = []
+    predicted, chosen = nested_predictions(features, features, labels, folds, 2, lines.append)
+    assert len(chosen) == 3 and len(lines) == 3 and predicted.shape == (60,)
+    # Poison one fold's labels: a head that saw them would get them "right"; out of fold the
+    # other folds' heads keep answering by the features.
+    flipped = labels.copy()
+    flipped[np.asarray(folds) == 0] ^= 1
+    poisoned, _ = nested_predictions(features, features, flipped, folds, 2, lambda _: None)
+    held = np.asarray(folds) == 0
+    assert (poisoned[held] == flipped[held]).mean() < 0.5
+
+
+def test_make_assess_writes_every_image_with_its_interval(run_with_model5, tmp_path):
+    from train.assess import assess
+    from train.split import Split
+
+    config, _, _ = run_with_model5
+    split = Split.load(config.split_path)
+    lines: list[str] = []
+    result = assess(split, Path(config.base_weights), tmp_path, folds=3, echo=lines.append)
+    n = sum(len(split.splits[name]) for name in ("train", "validation", "test"))
+    assert result["accuracy"]["n"] == n == len(result["fold_of"])
+    assert result["accuracy"]["chose"] == [] and len(result["chosen_l2_per_fold"]) == 3
+    assert (tmp_path / "assess.json").is_file()
+    assert any("model5's recipe:" in line and "95% CI" in line for line in lines)
