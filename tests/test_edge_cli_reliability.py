@@ -60,8 +60,8 @@ def test_output_naming_an_input_is_refused_and_the_input_kept(tmp_path, model):
 def test_output_inside_an_input_folder_is_not_read_as_input(tmp_path, model, name):
     folder = write_images(tmp_path / "in")
     out = folder / name
-    for _ in range(2):  # the second run finds the file (and its record) already there
-        result = invoke(folder, "--model", model, "-o", out, "--format", "csv")
+    for again in ([], ["--overwrite"]):  # the second run finds the file and its record
+        result = invoke(folder, "--model", model, "-o", out, "--format", "csv", *again)
         assert result.exit_code == 0, result.output
         assert sorted(Path(r["path"]).name for r in csv_rows(out.read_text())) == [
             f"img {i:02d}.jpg" for i in range(4)]
