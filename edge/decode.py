@@ -22,7 +22,7 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from edge.config import CROP_MODES, RESIZE_METHODS
 from edge.errors import (
@@ -104,7 +104,11 @@ def load_image(
             raise NotAnImageError(f"a {fmt} photo, which Pillow cannot read on this "
                                   "installation: install its plugin (pip install pillow-heif) "
                                   "or convert it to JPEG", "unsupported-format") from None
-        if crop == "center":
+        if crop == "center" and resize == "antialias":
+            # Teachable Machine's own snippet, to the pixel: ImageOps.fit crops the centre
+            # with a fractional box and resizes from it in one step.
+            image = ImageOps.fit(image, (width, height), _PILLOW_FILTERS[resize])
+        elif crop == "center":
             image = image.crop(center_crop_box(image.size, (height, width)))
         if resize not in _PILLOW_FILTERS:
             image = np.asarray(image, dtype=np.uint8)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.cli_helpers import ROOT, csv_rows, invoke, spawn, wait_for, write_images
@@ -419,3 +420,55 @@ def test_info_on_a_detector_says_it_is_not_a_classifier(tmp_path):
     assert "is not an image classifier (outputs:" in result.stderr
     assert "--labels" not in result.stderr
 
+
+
+# Teachable Machine's preprocessing
+
+
+def _teachable_reference(photo: Path) -> np.ndarray:
+    """What Teachable Machine's export snippet feeds the model (ImageOps.fit with LANCZOS,
+    then x / 127.5 - 1), through the fixture's known weights (Rescaling back to [0, 1],
+    global average, the colour rule's dense layer, softmax)."""
+    from PIL import Image, ImageOps
+
+    image = ImageOps.fit(Image.open(photo).convert("RGB"), (16, 16),
+                         Image.Resampling.LANCZOS)
+    values = np.asarray(image, np.float32) / 127.5 - 1
+    mean = (values * 0.5 + 0.5).mean(axis=(0, 1))
+    logits = mean @ np.array([[8.0, -8.0], [0.0, 0.0], [-8.0, 8.0]], np.float32)
+    exp = np.exp(logits - logits.max())
+    return exp / exp.sum()
+
+
+def _striped_photo(path: Path) -> Path:
+    """800x600, red with blue columns just where a resize without antialiasing samples the
+    centre square: mostly red to the eye (and to an antialiased resize), blue to sampling."""
+    from PIL import Image
+
+    pixels = np.zeros((600, 800, 3), np.uint8)
+    pixels[:, :, 0] = 230
+    for column in range(800):
+        if (column - 100) % 75 in (0, 37, 38):
+            pixels[:, column] = (10, 10, 230)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def test_teachable_machine_flags_reproduce_its_preprocessing(tmp_path):
+    model = _bare(tmp_path, "float32-16-teachable.tflite")
+    labels = _labels(tmp_path, "cats", "dogs")
+    photo = _striped_photo(tmp_path / "borderline.png")
+    expected = _teachable_reference(photo)
+    flags = ["--crop", "center", "--resize", "antialias", "--mean", "127.5", "--std", "127.5"]
+    result = invoke(photo, "--model", model, "--labels", labels, *flags, "-o", "-",
+                    "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)
+    assert row["probabilities"] == pytest.approx(expected.tolist(), abs=1e-5)
+    assert row["label"] == "cats"
+    sampled = invoke(photo, "--model", model, "--labels", labels, "--crop", "center",
+                     "--mean", "127.5", "--std", "127.5", "-o", "-", "--format", "jsonl")
+    assert json.loads(sampled.stdout)["label"] == "dogs"  # why the flags matter
+    info = invoke("--info", "--model", model, "--labels", labels, *flags)
+    assert info.exit_code == 0 and "resize antialias [--resize option], crop center" in \
+        info.stdout
