@@ -65,8 +65,9 @@ def classify(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write rows to FILE (.csv, .jsonl, .json) or '-' for CSV (or "
         "--format) on stdout. Default: a table on a terminal, CSV when piped. FILE must not "
-        "be an input image; it and FILE.pawlite.json (the model and format it was written "
-        "with) are never read as input.")] = None,
+        "be an input, the model or the labels file; an existing FILE needs --resume or "
+        "--overwrite; one run at a time writes it (a lock). It and FILE.pawlite.json (the "
+        "model and format it was written with) are never read as input.")] = None,
     format: Annotated[str | None, typer.Option(
         "--format", help="csv, jsonl or json (default: from the --output extension).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Classes listed per row.")] = 1,

@@ -32,11 +32,11 @@ def check_not_read(output: Path, option: str, reads: Iterable[tuple[str, Path]])
 def check_not_replacing(output: Path, resume: bool, overwrite: bool,
                         resume_possible: bool = True) -> None:
     """Refuse to start a new file over an existing one unless the user said how."""
-    if resume or overwrite or not output.exists():
-        return
     if output.is_dir():
         raise UsageError(f"--output {output} is a folder: name a file in it, e.g. "
                          f"{output / 'results.csv'}.")
+    if resume or overwrite or not output.exists():
+        return
     if output.stat().st_size == 0:
         return
     ways = ("continue it with --resume, " if resume_possible else "") + (

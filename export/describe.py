@@ -10,7 +10,6 @@ the user sees the same description `edge-classify --info` gives.
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass
 from pathlib import Path
 
