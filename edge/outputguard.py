@@ -52,8 +52,8 @@ def lock_path(output: Path) -> Path:
 def locked(output: Path | None) -> Iterator[None]:
     """Hold the output's lock for the duration (None: nothing to lock); creates the output's
     folder. Raises EdgeError, naming the other run's pid, when another run holds it."""
-    if output is None:
-        yield
+    if output is None or (output.exists() and not output.is_file()):
+        yield  # stdout, or a device such as /dev/null: nothing to protect
         return
     import fcntl
 
