@@ -179,8 +179,9 @@ def _start_record(config: ClassifyConfig, fmt: str | None, classifier: Classifie
                   stderr: TextIO) -> tuple[list[dict], str, str | None]:
     """Check and write the output's run record; returns (rows to keep, their text, the folder
     relative paths in them are relative to)."""
-    if config.output in (None, STDOUT):
-        return [], "", None
+    if config.output in (None, STDOUT) or (config.output.exists()
+                                           and not config.output.is_file()):
+        return [], "", None  # stdout or a device such as /dev/null: no record beside it
     model = Path(classifier.model_path)
     record = RunRecord(fmt, sha256_of(model), model.name, os.getcwd(),
                        classifier.spec.setup(), answers(config))

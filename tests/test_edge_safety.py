@@ -472,3 +472,12 @@ def test_teachable_machine_flags_reproduce_its_preprocessing(tmp_path):
     info = invoke("--info", "--model", model, "--labels", labels, *flags)
     assert info.exit_code == 0 and "resize antialias [--resize option], crop center" in \
         info.stdout
+
+
+def test_output_to_a_device_leaves_nothing_beside_it(tmp_path, model):
+    folder = write_images(tmp_path / "photos", 1)
+    device = tmp_path / "null"
+    os.symlink(os.devnull, device)
+    result = invoke(folder, "--model", model, "-o", device, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null", "photos"]
