@@ -137,11 +137,12 @@ class FileWalker:
         self.unreadable: list[tuple[str, str]] = []
         self.unsupported: Counter = Counter()
         self._seen_dirs: set[tuple[int, int]] = set()
+        self._yielded: set[str] = set()
         self._roots = [os.path.realpath(p) for p in self.paths if p.is_dir()]
 
     def __iter__(self) -> Iterator[Path]:
         self._seen_dirs = {key for key in map(_dir_key, self.exclude) if key is not None}
-        yielded: set[str] = set()
+        self._yielded = yielded = set()
         resolve = functools.lru_cache(maxsize=256)(os.path.realpath)  # one folder, many files
         for path in self._discover():
             key = file_key(path, resolve=resolve)
@@ -156,6 +157,8 @@ class FileWalker:
                 yield from self._walk(path)
             elif path.exists() or path.is_symlink():
                 yield path
+            elif file_key(path) in self._yielded:
+                continue  # read already through its folder, then moved away (--mode move)
             else:
                 raise EdgeError(f"{path}: no such file or folder. Check the path and try again.")
 

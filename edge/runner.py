@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -252,15 +253,20 @@ def _guard_writes(writer, output: Path | None):
 
 def _paths(config: ClassifyConfig, walker: FileWalker, done: set[str], summary: Summary,
            stop: threading.Event, failed: set[str]) -> Iterator[Path]:
-    seen: dict[str, tuple[int, int]] = {}
+    seen: dict[str, tuple[int, int, int]] = {}
     for path in walker:
         if stop.is_set():
             return
-        if config.watch:
-            seen[str(path)] = signature(path)
+        current = signature(path) if config.watch else None
         if done and row_key(path) in done:
             summary.already_done += 1
+            if current is not None:
+                seen[str(path)] = current
             continue
+        if current is not None:
+            if time.time_ns() - current[1] < config.watch_settle * 1e9:
+                continue  # perhaps still being written: the watch reads it once it settles
+            seen[str(path)] = current
         yield path
     if config.watch:
         folders = [p for p in config.paths if p.is_dir()]

@@ -283,7 +283,7 @@ def test_json_output_is_a_valid_array_after_kill_9(tmp_path, model):
     out = tmp_path / "out.json"
     process = spawn(folder, "--model", model, "-o", out, "--threads", "1", "--batch", "1")
     try:
-        assert wait_for(lambda: out.exists() and out.read_text().count("\n") > 50)
+        assert wait_for(lambda: out.exists() and out.read_text().count("\n") > 52)
     finally:
         process.kill()
         process.communicate(timeout=60)
