@@ -19,10 +19,10 @@ import numpy as np
 from edge.decode import load_image
 from edge.errors import ImageError, ModelLoadError
 from edge.heap import TRIM_EVERY, release_free_memory
-from edge.modelspec import resolve_spec
+from edge.modelspec import pick_output, resolve_spec
 from edge.pipeline import ordered_batches
 from edge.runtime import cpu_threads, open_interpreter
-from edge.scores import dequantize, prepare_input, softmax, top_k
+from edge.scores import dequantize, prepare_input, softmax, top_k, two_classes
 
 if TYPE_CHECKING:
     from edge.stageprofile import StageProfile
@@ -101,7 +101,7 @@ class Classifier:
         self.model_path = path
         self.interpreter, self.kernels = open_interpreter(path, num_threads)
         self._input = self.interpreter.get_input_details()[0]
-        self._output = self.interpreter.get_output_details()[0]
+        self._output = pick_output(path, self.interpreter.get_output_details())
         self.spec = resolve_spec(path, self._input, self._output, labels, mean, std, resize, crop)
         self.info = self.spec.pawlite
         self.input_size = (self.spec.input.height, self.spec.input.width)
@@ -151,6 +151,8 @@ class Classifier:
         self.interpreter.invoke()
         raw = self.interpreter.get_tensor(self._output["index"])[:n].reshape(n, -1)
         scores = dequantize(raw, *self._output["quantization"])
+        if self.output_kind in ("sigmoid", "logit"):
+            return two_classes(scores[:, :1], logit=self.output_kind == "logit")
         return softmax(scores) if self.output_kind == "logits" else scores
 
     def classify_paths(

@@ -4,6 +4,7 @@ exit codes. No work happens here."""
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from edge.evaluate import EvalConfig
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_STDOUT_CLOSED = False
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +48,11 @@ def classify(
     crop: Annotated[str, typer.Option(
         help="none, or center: crop to the model's aspect ratio before resizing "
         "(for models trained on center crops, e.g. Teachable Machine).")] = "none",
+    resize: Annotated[str | None, typer.Option(
+        help="How photos are scaled to the model's input: tf-bilinear (pawlite models), "
+        "asymmetric-bilinear (MediaPipe), antialias (Pillow's Lanczos downsizing, as "
+        "Teachable Machine's export snippet), pillow-bilinear. Default: the model's "
+        "pawlite.json, else asymmetric-bilinear.", show_default=False)] = None,
     info: Annotated[bool, typer.Option(
         "--info", help="Print what edge reads from the model (input, normalization and its "
         "source, labels, output) and exit.")] = False,
@@ -58,8 +65,9 @@ def classify(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write rows to FILE (.csv, .jsonl, .json) or '-' for CSV (or "
         "--format) on stdout. Default: a table on a terminal, CSV when piped. FILE must not "
-        "be an input image; it and FILE.pawlite.json (the model and format it was written "
-        "with) are never read as input.")] = None,
+        "be an input, the model or the labels file; an existing FILE needs --resume or "
+        "--overwrite; one run at a time writes it (a lock). It and FILE.pawlite.json (the "
+        "model and format it was written with) are never read as input.")] = None,
     format: Annotated[str | None, typer.Option(
         "--format", help="csv, jsonl or json (default: from the --output extension).")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Classes listed per row.")] = 1,
@@ -77,6 +85,9 @@ def classify(
         "--resume", help="Continue an interrupted run from its --output file: files with a "
         "row there (matched by resolved path) are skipped. Refused when the file was written "
         "in another format or by another model, or has a damaged line.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an existing --output file (without it, or --resume, an "
+        "existing file is refused, never silently replaced).")] = False,
     watch: Annotated[bool, typer.Option(
         "--watch", help="Keep running and classify new images as they appear, until Ctrl-C. "
         "A file is read once its size and time stamp are unchanged for --settle seconds; a "
@@ -110,6 +121,11 @@ def classify(
     """
     from edge.modelspec import parse_numbers
 
+    if _STDOUT_CLOSED and (info or eval_dir is not None or output in (None, STDOUT)):
+        raise typer.Exit(_usage_error(
+            "standard output is closed, so the " + ("report" if eval_dir or info else "rows")
+            + " would be lost: write the rows to a file with -o FILE, or run with stdout "
+            "open."))
     try:
         mean_values, std_values = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
     except UsageError as e:
@@ -125,7 +141,7 @@ def classify(
             eval_dir, model=model, labels=labels, mean=mean_values, std=std_values, crop=crop,
             exif_rotate=exif_rotate, threshold=threshold, threads=threads, batch=batch,
             sort_into=sort_into, mode=mode, dry_run=dry_run, output=output, format=format,
-            quiet=quiet, recursive=recursive)))
+            quiet=quiet, recursive=recursive, overwrite=overwrite, resize=resize)))
     if not paths and not info:
         raise typer.Exit(_usage_error("name the images to classify (files or folders), "
                                       "or pass --info."))
@@ -134,7 +150,8 @@ def classify(
         top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
         resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
         quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, mean=mean_values,
-        std=std_values, crop=crop, watch_settle=settle, profile=profile,
+        std=std_values, crop=crop, watch_settle=settle, profile=profile, overwrite=overwrite,
+        resize=resize,
     )
     raise typer.Exit(show_info(config) if info else execute(config))
 
@@ -167,7 +184,7 @@ def execute(config: ClassifyConfig) -> int:
             sys.stderr.write(line + "\n")
     if summary.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_FAILURES if summary.failed else EXIT_OK
+    return EXIT_FAILURES if summary.failed or summary.unreadable_folders else EXIT_OK
 
 
 def evaluate_folder(config: EvalConfig) -> int:
@@ -185,9 +202,12 @@ def evaluate_folder(config: EvalConfig) -> int:
         sys.stderr.write(f"evaluated {len(result.outcomes)} images in {result.elapsed:.1f} s"
                          + (f"; placed {result.sorted} in {config.sort_into}"
                             if result.sorted else "") + "\n")
+    if result.write_error:
+        _error(result.write_error)
+        return EXIT_FAILURES
     if result.interrupted:
         return EXIT_INTERRUPTED
-    return EXIT_FAILURES if result.failed else EXIT_OK
+    return EXIT_FAILURES if result.failed or result.unreadable else EXIT_OK
 
 
 def _guarded(work, quiet: bool, aborted: str):
@@ -248,5 +268,11 @@ def _error(message: str) -> None:
 
 def main() -> None:
     """Console entry point (`edge-classify`)."""
+    global _STDOUT_CLOSED
+    if sys.stderr is None:  # started with stderr closed: messages have nowhere to go
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    if sys.stdout is None:
+        _STDOUT_CLOSED = True
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
     app()

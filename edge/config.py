@@ -8,6 +8,9 @@ from pathlib import Path
 from edge.errors import UsageError
 
 FORMATS = ("csv", "jsonl", "json")
+# Kept here (not imported from edge.decode) so the CLI checks options without numpy or Pillow.
+CROP_MODES = ("none", "center")
+RESIZE_METHODS = ("tf-bilinear", "pillow-bilinear", "asymmetric-bilinear", "antialias")
 SORT_MODES = ("copy", "move", "link")
 STDOUT = Path("-")
 
@@ -45,6 +48,8 @@ class ClassifyConfig:
     crop: str = "none"
     watch_settle: float = 2.0
     profile: bool = False
+    overwrite: bool = False
+    resize: str | None = None
 
     def output_format(self) -> str | None:
         """csv/jsonl/json from --format, else from the output file's extension."""
@@ -80,3 +85,22 @@ class ClassifyConfig:
             raise UsageError("--mode and --dry-run only apply with --sort-into DIR.")
         if not self.watch_interval > 0 or not self.watch_settle >= 0:
             raise UsageError("--interval must be above 0 and --settle at least 0 seconds.")
+        if self.resume and self.overwrite:
+            raise UsageError("--resume continues the --output file and --overwrite replaces it: "
+                             "pass one of them.")
+        if self.watch and not any(p.is_dir() for p in self.paths):
+            raise UsageError("--watch looks for new images in folders: name at least one "
+                             "folder to watch (files named alone are classified once, "
+                             "without --watch).")
+        check_pixels(self.crop, self.resize, self.std)
+
+
+def check_pixels(crop: str | None, resize: str | None, std: tuple[float, ...] | None) -> None:
+    """Raise UsageError for a --crop, --resize or --std no model can use."""
+    if crop is not None and crop not in CROP_MODES:
+        raise UsageError(f"--crop must be one of {', '.join(CROP_MODES)}, not {crop!r}.")
+    if resize is not None and resize not in RESIZE_METHODS:
+        raise UsageError(f"--resize must be one of {', '.join(RESIZE_METHODS)}, not {resize!r}.")
+    if std is not None and not all(s > 0 for s in std):
+        raise UsageError("--std must be above 0 (a negative or zero std flips or breaks every "
+                         "input value): e.g. --mean 127.5 --std 127.5.")

@@ -22,8 +22,9 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from edge.config import CROP_MODES, RESIZE_METHODS
 from edge.errors import (
     CorruptImageError,
     EmptyFileError,
@@ -33,6 +34,7 @@ from edge.errors import (
     TruncatedImageError,
     UnreadableFileError,
 )
+from edge.files import register_optional_plugins, unsupported_photo
 from edge.resize import resize_bilinear_tf
 
 if TYPE_CHECKING:
@@ -42,12 +44,14 @@ if TYPE_CHECKING:
 # asymmetric-bilinear: output pixel x samples input x * in/out (no half-pixel shift), what
 #   MediaPipe Tasks' CPU preprocessing (an OpenCV warp) feeds, so foreign models get it.
 # pillow-bilinear: Pillow's antialiased bilinear, for comparison in export's resize study.
-RESIZE_METHODS = ("tf-bilinear", "pillow-bilinear", "asymmetric-bilinear")
+# antialias: Pillow's reducing Lanczos resize, what Teachable Machine's export snippet runs
+#   (ImageOps.fit with LANCZOS) on the centre square of a photo.
+_PILLOW_FILTERS = {"pillow-bilinear": Image.Resampling.BILINEAR,
+                   "antialias": Image.Resampling.LANCZOS}
 DEFAULT_RESIZE = "tf-bilinear"
 FOREIGN_RESIZE = "asymmetric-bilinear"
 # "center": the largest central region with the model's aspect ratio, before resizing
 # (Teachable Machine's sample code crops photos to a square this way).
-CROP_MODES = ("none", "center")
 # Pillow's own warning limit: larger files are treated as decompression bombs.
 DEFAULT_MAX_PIXELS = 89_478_485
 # JPEG draft (reduced DCT decode) only when the photo is this many times the target in both
@@ -86,21 +90,33 @@ def load_image(
     if crop not in CROP_MODES:
         raise ValueError(f"crop must be one of {CROP_MODES}, not {crop!r}")
     height, width = size
+    register_optional_plugins()
     with profile.stage("decode") if profile else nullcontext():
         try:
             with _open_regular_file(path) as f:
                 image = _open_upright_rgb(f, (height, width), exif_rotate, max_pixels)
         except OSError as e:
             raise _os_error(e) from None
-        if crop == "center":
+        except NotAnImageError:
+            fmt = unsupported_photo(path)
+            if fmt is None:
+                raise
+            raise NotAnImageError(f"a {fmt} photo, which Pillow cannot read on this "
+                                  "installation: install its plugin (pip install pillow-heif) "
+                                  "or convert it to JPEG", "unsupported-format") from None
+        if crop == "center" and resize == "antialias":
+            # Teachable Machine's own snippet, to the pixel: ImageOps.fit crops the centre
+            # with a fractional box and resizes from it in one step.
+            image = ImageOps.fit(image, (width, height), _PILLOW_FILTERS[resize])
+        elif crop == "center":
             image = image.crop(center_crop_box(image.size, (height, width)))
-        if resize != "pillow-bilinear":
+        if resize not in _PILLOW_FILTERS:
             image = np.asarray(image, dtype=np.uint8)
     with profile.stage("resize") if profile else nullcontext():
-        if resize != "pillow-bilinear":
+        if resize not in _PILLOW_FILTERS:
             return resize_bilinear_tf(image, (height, width), half_pixel=resize == "tf-bilinear")
         if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.BILINEAR)
+            image = image.resize((width, height), _PILLOW_FILTERS[resize])
         return np.asarray(image, dtype=np.uint8)
 
 

@@ -16,7 +16,7 @@ def describe_model(config: ClassifyConfig) -> list[tuple[str, str]]:
     """(field, value) pairs for the model `config` names, loaded with its options and the
     interpreter threads a run with the same --threads would use."""
     classifier = Classifier(config.model, config.labels,
-                            default_interpreter_threads(config.threads),
+                            default_interpreter_threads(config.threads), resize=config.resize,
                             exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
                             crop=config.crop)
     rows = classifier.spec.describe()

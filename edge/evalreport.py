@@ -51,6 +51,9 @@ def format_report(result: EvalResult) -> str:
     if result.skipped_links:
         notes.append(f"skipped {_count(result.skipped_links, 'symlinked folder')} leading "
                      "outside the evaluated folder")
+    for folder, why in result.unreadable:
+        notes.append(f"could not read the folder {folder} ({why}): its images are not in "
+                     "these figures; fix its permissions and run again")
     if result.interrupted:
         notes.append("interrupted: these figures cover only the images read before Ctrl-C")
     if notes:

@@ -43,6 +43,8 @@ class EvalResult:
     skipped_links: int = 0
     interrupted: bool = False
     sorted: int = 0
+    unreadable: tuple[tuple[str, str], ...] = ()
+    write_error: str | None = None
     classes: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -27,6 +27,7 @@ from edge.errors import UsageError
 from edge.evalreport import write_rows
 from edge.evalresult import EvalResult, Outcome
 from edge.files import FileWalker, inside
+from edge.outputguard import check_not_replacing, lock_path, locked
 from edge.progress import Progress, Summary, is_terminal
 from edge.runner import check_layout, open_classifier
 from edge.runtime import cpu_threads
@@ -57,6 +58,8 @@ class EvalConfig:
     format: str | None = None
     quiet: bool = False
     recursive: bool = True
+    overwrite: bool = False
+    resize: str | None = None
 
     def classify_config(self) -> ClassifyConfig:
         return ClassifyConfig(
@@ -64,7 +67,8 @@ class EvalConfig:
             format=self.format, threshold=self.threshold, sort_into=self.sort_into,
             mode=self.mode, dry_run=self.dry_run, threads=self.threads, batch=self.batch,
             quiet=self.quiet, recursive=self.recursive, exif_rotate=self.exif_rotate,
-            mean=self.mean, std=self.std, crop=self.crop)
+            mean=self.mean, std=self.std, crop=self.crop, overwrite=self.overwrite,
+            resize=self.resize)
 
     def validate(self) -> None:
         if not self.folder.is_dir():
@@ -92,15 +96,26 @@ def evaluate(
     config.validate()
     plain = config.classify_config()
     check_layout(plain)
+    output = None if config.output in (None, STDOUT) else config.output
+    with locked(output):
+        if output is not None:
+            check_not_replacing(output, False, config.overwrite, resume_possible=False)
+        return _evaluate(config, plain, classifier, stdout, stderr, stop)
+
+
+def _evaluate(config: EvalConfig, plain: ClassifyConfig, classifier, stdout: TextIO,
+              stderr: TextIO, stop: threading.Event) -> EvalResult:
     silence_pillow_warnings()
     threads = config.threads or cpu_threads()
     if classifier is None:
         classifier = open_classifier(plain, threads)
-    folders, stray, links = class_folders(config)
     labels = list(classifier.class_names)
+    check_sort_into(config, labels)
+    folders, stray, links = class_folders(config)
     mapping = match_folders([f.name for f in folders], labels)
     folders.sort(key=lambda f: labels.index(mapping[f.name]))
-    outputs = [] if config.output in (None, STDOUT) else [config.output]
+    outputs = [] if config.output in (None, STDOUT) else [config.output,
+                                                          lock_path(config.output)]
     exclude = [config.sort_into] if config.sort_into else []
     walkers = [FileWalker([f], config.recursive, exclude, outputs) for f in folders]
     truths: deque[str] = deque()
@@ -133,9 +148,15 @@ def evaluate(
         folders=tuple((f.name, mapping[f.name]) for f in folders), outcomes=tuple(outcomes),
         elapsed=summary.elapsed, skipped=sum(w.skipped for w in walkers), stray=stray,
         skipped_links=links + sum(w.skipped_links for w in walkers), interrupted=stop.is_set(),
-        sorted=placed)
+        sorted=placed, unreadable=tuple(u for w in walkers for u in w.unreadable))
     if config.output is not None:
-        write_rows(result, config.output, plain.output_format() or "csv", stdout)
+        try:
+            write_rows(result, config.output, plain.output_format() or "csv", stdout)
+        except OSError as e:
+            result = replace(result, write_error=(
+                f"cannot write the rows to {config.output}: {e.strerror or e} "
+                f"({e.filename or config.output}). The report above is complete; run again "
+                "with -o naming a file in a folder you can write to."))
     return result
 
 
@@ -145,6 +166,9 @@ def class_folders(config: EvalConfig) -> tuple[list[Path], int, int]:
     outside config.folder (the walker's rule: --mode move never empties an unnamed folder)."""
     root = os.path.realpath(config.folder)
     exclude = os.path.realpath(config.sort_into) if config.sort_into else None
+    if exclude == root:
+        raise UsageError(f"--sort-into {config.sort_into} is the evaluated folder: sort into "
+                         "a folder outside it, e.g. --sort-into review.")
     folders, stray, links = [], 0, 0
     for entry in sorted(os.scandir(config.folder), key=lambda e: e.name):
         if entry.name.startswith("."):
@@ -164,6 +188,25 @@ def class_folders(config: EvalConfig) -> tuple[list[Path], int, int]:
                          f"images in a subfolder named for it ({config.folder}/cats/*.jpg, "
                          f"{config.folder}/dogs/*.jpg).")
     return folders, stray, links
+
+
+def check_sort_into(config: EvalConfig, labels: list[str]) -> None:
+    """Refuse a --sort-into at or under a class folder (one named for a label): that class
+    would silently drop out of the figures and its images mix with sorted ones."""
+    if config.sort_into is None:
+        return
+    target = os.path.realpath(config.sort_into)
+    for entry in sorted(os.scandir(config.folder), key=lambda e: e.name):
+        if entry.name.startswith(".") or not inside(target, [os.path.realpath(entry.path)]):
+            continue
+        try:
+            match_folders([entry.name], labels)
+        except UsageError:
+            continue
+        raise UsageError(
+            f"--sort-into {config.sort_into} is the class folder {entry.path} or inside it: "
+            "its images would drop out of the figures and mix with sorted files. Sort into a "
+            "folder outside the class folders, e.g. --sort-into review.")
 
 
 def _paths(walkers: list[FileWalker], labels: list[str], truths: deque[str],

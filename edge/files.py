@@ -22,6 +22,7 @@ import functools
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 
@@ -45,9 +46,55 @@ def image_extensions() -> frozenset[str]:
     """Lower-case extensions (with the dot) that Pillow can open on this installation.
 
     Loads every Pillow plugin (tens of ms), so it is only called when a folder is walked.
+    Stub formats (HDF5's .h5, GRIB, BUFR, WMF) are left out: Pillow only recognises them and
+    cannot decode them, so `weights.h5` is not a photo.
     """
+    from PIL import ImageFile
+
+    register_optional_plugins()
     Image.init()
-    return frozenset(ext for ext, fmt in Image.EXTENSION.items() if fmt in Image.OPEN)
+    return frozenset(ext for ext, fmt in Image.EXTENSION.items() if fmt in Image.OPEN
+                     and not _is_stub(Image.OPEN[fmt][0], ImageFile.StubImageFile))
+
+
+def _is_stub(factory, stub: type) -> bool:
+    return isinstance(factory, type) and issubclass(factory, stub)
+
+
+@functools.lru_cache(maxsize=1)
+def register_optional_plugins() -> None:
+    """Let Pillow open HEIC/HEIF photos when pillow-heif is installed."""
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
+# Photo formats cameras and phones write that Pillow reads only with a plugin.
+_PLUGIN_FORMATS = {".heic": "HEIC", ".heif": "HEIF", ".hif": "HEIF", ".avif": "AVIF"}
+_HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"heim": "HEIC",
+                b"heis": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF",
+                b"avis": "AVIF"}
+
+
+def unsupported_photo(path: str | os.PathLike) -> str | None:
+    """"HEIC", "HEIF" or "AVIF" for a photo in a format this Pillow cannot open, by its
+    extension or its first bytes; None otherwise."""
+    fmt = _PLUGIN_FORMATS.get(os.path.splitext(os.fspath(path))[1].lower())
+    if fmt is not None:
+        return None if os.path.splitext(os.fspath(path))[1].lower() in image_extensions() \
+            else fmt
+    if not os.path.isfile(path):  # never open a pipe: it would block
+        return None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[4:8] == b"ftyp":
+        return _HEIF_BRANDS.get(head[8:12])
+    return None
 
 
 def looks_like_image(path: str | os.PathLike) -> bool:
@@ -87,12 +134,15 @@ class FileWalker:
         self._excluded_names = {os.path.basename(p) for p in exclude_files}
         self.skipped = 0
         self.skipped_links = 0
+        self.unreadable: list[tuple[str, str]] = []
+        self.unsupported: Counter = Counter()
         self._seen_dirs: set[tuple[int, int]] = set()
+        self._yielded: set[str] = set()
         self._roots = [os.path.realpath(p) for p in self.paths if p.is_dir()]
 
     def __iter__(self) -> Iterator[Path]:
         self._seen_dirs = {key for key in map(_dir_key, self.exclude) if key is not None}
-        yielded: set[str] = set()
+        self._yielded = yielded = set()
         resolve = functools.lru_cache(maxsize=256)(os.path.realpath)  # one folder, many files
         for path in self._discover():
             key = file_key(path, resolve=resolve)
@@ -107,6 +157,8 @@ class FileWalker:
                 yield from self._walk(path)
             elif path.exists() or path.is_symlink():
                 yield path
+            elif file_key(path) in self._yielded:
+                continue  # read already through its folder, then moved away (--mode move)
             else:
                 raise EdgeError(f"{path}: no such file or folder. Check the path and try again.")
 
@@ -126,7 +178,8 @@ class FileWalker:
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except OSError:
+        except OSError as e:
+            self.unreadable.append((str(folder), e.strerror or str(e)))
             return
         subfolders = []
         for entry in entries:
@@ -142,6 +195,8 @@ class FileWalker:
                 continue
             elif self.is_candidate(path):
                 yield path
+            elif (fmt := unsupported_photo(path)) is not None:
+                self.unsupported[fmt] += 1
             else:
                 self.skipped += 1
         for sub in subfolders:
@@ -165,19 +220,23 @@ def watch(
     least one poll and for `settle` seconds, so a camera still writing a photo (even in bursts
     with pauses) is not read half-written. `seen` maps the paths (as str) already handled to
     their signature when handled; a path in `failed` (it got an error row) whose size or
-    modification time changes since is yielded again once it settles.
+    modification time changes since is yielded again once it settles, and so is any path that
+    now names another file (another inode: a camera reusing a name after a --mode move).
+    Paths that vanish are dropped from `seen`.
     """
     folders = [Path(f) for f in folders]
-    pending: dict[str, tuple[tuple[int, int], float]] = {}
+    pending: dict[str, tuple[tuple[int, int, int], float]] = {}
     while not stop.wait(interval):
         walker = FileWalker(folders, recursive, exclude, exclude_files)
         now = time.monotonic()
+        present = set()
         for path in walker:
             key = str(path)
-            if key in seen and key not in failed:
-                continue
+            present.add(key)
             current = signature(path)
-            if seen.get(key) == current:
+            earlier = seen.get(key)
+            if earlier is not None and (earlier == current or (
+                    key not in failed and earlier[2:] == current[2:])):
                 continue
             first = pending.get(key)
             if first is not None and first[0] == current and now - first[1] >= settle:
@@ -186,6 +245,12 @@ def watch(
                 yield path
             elif first is None or first[0] != current:
                 pending[key] = (current, now)
+        # Files moved or deleted are forgotten: memory follows the folder, not its history,
+        # and a new file under a reused name is a new photo.
+        for gone in [k for k in seen if k not in present]:
+            del seen[gone]
+        for gone in [k for k in pending if k not in present]:
+            del pending[gone]
 
 
 def file_key(path: str | os.PathLike, base: str | os.PathLike | None = None,
@@ -202,13 +267,14 @@ def inside(path: str, roots: Iterable[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
-def signature(path: str | os.PathLike) -> tuple[int, int]:
-    """(size, mtime in ns), what `watch` compares; (-1, -1) when the file cannot be read."""
+def signature(path: str | os.PathLike) -> tuple[int, int, int]:
+    """(size, mtime in ns, inode), what `watch` compares; all -1 when the file cannot be
+    read."""
     try:
         st = os.stat(path)
     except OSError:
-        return (-1, -1)
-    return (st.st_size, st.st_mtime_ns)
+        return (-1, -1, -1)
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _is_dir(entry: os.DirEntry) -> bool:

@@ -1,7 +1,7 @@
 """How to feed a model and read its answer, decided once per model, with where each rule came from.
 
 A TFLite classifier does not always say what it expects, and different exporters say it in
-different places. The rules, in order of precedence (README "Bring your own model"):
+different places. The rules, in order of precedence (docs/own-model.md):
 
 - input values: quantized uint8 input gets the pixel values, int8 the pixel values minus 128
   (what MediaPipe Tasks, the TFLite Task Library and pycoral feed: the normalization was folded
@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.decode import CROP_MODES, FOREIGN_RESIZE, RESIZE_METHODS
+from edge.config import RESIZE_METHODS, check_pixels
+from edge.decode import FOREIGN_RESIZE
 from edge.errors import ModelLoadError, UsageError
 from edge.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
 from edge.tflite_metadata import TfliteMetadata, read_tflite_metadata
@@ -114,8 +115,14 @@ class ModelSpec:
             ("labels", f"{len(self.class_names)} from {self.labels_source}: {names}"),
             ("output", f"{self.output_dtype}{out_quant}; {self.output_kind} "
                        f"[{self.output_source}]"),
-            ("confidence", "the output probability" if self.output_kind == "probabilities"
-             else "softmax of the output (logits), so a probability"),
+            ("confidence", {
+                "probabilities": "the output probability",
+                "logits": "softmax of the output (logits), so a probability",
+                "sigmoid": f"one probability p of {self.class_names[-1]}: "
+                           f"{self.class_names[0]} 1-p, {self.class_names[-1]} p",
+                "logit": f"one logit x: p = sigmoid(x) for {self.class_names[-1]}, "
+                         f"1-p for {self.class_names[0]}",
+            }[self.output_kind]),
         ] + ([("warning", meta.problem)] if meta.problem else [])
 
 
@@ -145,6 +152,7 @@ def resolve_spec(
     dtype = np.dtype(input_detail["dtype"]).name
     scale, zero_point = input_detail.get("quantization", (0.0, 0))
     classes = int(np.prod(output_detail["shape"][1:])) if len(output_detail["shape"]) > 1 else 1
+    op = dict(meta.output_ops).get(int(output_detail.get("index", -1)), meta.output_op)
     # Both problems at once: a user should not fix the labels only to learn about the input.
     problems = []
     try:
@@ -163,12 +171,15 @@ def resolve_spec(
         resize, resize_source = info.resize, "pawlite.json"
     else:
         resize, resize_source = FOREIGN_RESIZE, "as MediaPipe Tasks resizes on the CPU"
-    if resize not in RESIZE_METHODS:
-        raise ModelLoadError(f"unknown resize method {resize!r}; use {RESIZE_METHODS}.")
     crop = crop or "none"
-    if crop not in CROP_MODES:
-        raise ModelLoadError(f"unknown crop {crop!r}; use one of {', '.join(CROP_MODES)}.")
-    kind, kind_source = _output_kind(info, meta)
+    if info is not None and resize not in RESIZE_METHODS:
+        raise ModelLoadError(f"{path}: its pawlite.json names the resize method {resize!r}, "
+                             f"which this edge does not know ({', '.join(RESIZE_METHODS)}): "
+                             "update pawlite, or pass --resize.")
+    check_pixels(crop, resize, None)
+    kind, kind_source = _output_kind(info, meta, op)
+    if classes == 1:
+        kind = "sigmoid" if kind == "probabilities" else "logit"
     out_scale, out_zero = output_detail.get("quantization", (0.0, 0))
     return ModelSpec(
         path=str(path),
@@ -184,6 +195,33 @@ def resolve_spec(
         pawlite=info,
         metadata=meta,
     )
+
+
+def pick_output(path: str | os.PathLike, outputs: list[dict]) -> dict:
+    """The output tensor that holds the class scores, or ModelLoadError saying why this model
+    is not an image classifier edge can read.
+
+    A classifier answers with one vector of scores. A model with several outputs is read only
+    when exactly one of them is such a vector ending in SOFTMAX or LOGISTIC (e.g.
+    probabilities beside an embedding); an output with more than one non-trivial dimension
+    (boxes, masks, keypoints) means an object detector or segmenter.
+    """
+    shown = ", ".join(f"{o.get('name') or o['index']} {list(map(int, o['shape']))}"
+                      for o in outputs)
+    not_classifier = (f"{path} is not an image classifier (outputs: {shown}): edge reads "
+                      "models that answer with one vector of class scores, e.g. not object "
+                      "detectors or segmenters.")
+    if any(sum(1 for d in o["shape"][1:] if int(d) > 1) > 1 for o in outputs):
+        raise ModelLoadError(not_classifier)
+    if len(outputs) == 1:
+        return outputs[0]
+    ops = dict(read_tflite_metadata(path).output_ops)
+    scores = [o for o in outputs if ops.get(int(o["index"])) in PROBABILITY_OPS]
+    if len(scores) != 1:
+        raise ModelLoadError(
+            f"{not_classifier[:-1]}; or, with several outputs, exactly one ending in SOFTMAX "
+            "or LOGISTIC to read the class scores from.")
+    return scores[0]
 
 
 def parse_numbers(value: float | str | Sequence[float] | None, option: str):
@@ -211,8 +249,7 @@ def _normalization(path, dtype, info, meta, mean, std):
     mean, std = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
     if (mean is None) != (std is None):
         raise UsageError("--mean and --std go together: pass both (e.g. --mean 127.5 --std 127.5).")
-    if std is not None and any(s == 0 for s in std):
-        raise UsageError("--std must not be 0.")
+    check_pixels(None, None, std)
     if dtype in ("uint8", "int8"):
         if mean is not None:
             raise UsageError(
@@ -232,7 +269,8 @@ def _normalization(path, dtype, info, meta, mean, std):
         return (float(low),), (float(high - low) / 255.0,), "pawlite.json input range"
     if meta.normalization is not None:
         n = meta.normalization
-        if len(n.mean) not in (1, 3) or len(n.std) not in (1, 3) or 0 in n.std:
+        if (len(n.mean) not in (1, 3) or len(n.std) not in (1, 3)
+                or not all(s > 0 for s in n.std)):
             raise ModelLoadError(f"{path}: its NormalizationOptions are unusable "
                                  f"(mean {n.mean}, std {n.std}). {NORMALIZATION_HINT}")
         return n.mean, n.std, "TFLite Metadata NormalizationOptions"
@@ -270,7 +308,18 @@ def _labels(path, labels, info, meta, classes):
             f"{path} carries no class names (no pawlite metadata and no label file): "
             "pass --labels FILE with one class name per line."
         )
-    if len(names) != classes:
+    empty = [i + 1 for i, name in enumerate(names) if not name]
+    if empty:
+        raise ModelLoadError(
+            f"{source}: line {empty[0]} is empty, and an empty class name would be an answer "
+            "nobody can read: give every class a name, one per line, in output order.")
+    if classes == 1 and len(names) != 2:
+        raise ModelLoadError(
+            f"{path} has a single output (one score, as Keras Dense(1, sigmoid) writes), "
+            f"which needs two class names, not {len(names)} from {source}: the first for a "
+            "low score, the second for a high one (e.g. 'cats' then 'dogs' for a model whose "
+            "output is the probability of dogs).")
+    if len(names) != classes and classes != 1:
         raise ModelLoadError(
             f"{len(names)} class names from {source} for a model with {classes} outputs; "
             "pass a --labels file with one name per output, in output order."
@@ -278,10 +327,9 @@ def _labels(path, labels, info, meta, classes):
     return names, source
 
 
-def _output_kind(info, meta):
+def _output_kind(info, meta, op):
     if info is not None:
         return info.output, "pawlite.json"
-    op = meta.output_op
     if op in PROBABILITY_OPS:
         return "probabilities", f"the graph ends in {op}"
     if op is None and meta.problem:

@@ -93,11 +93,13 @@ class JsonWriter:
     together with the closing "]" in one write, and the next row overwrites that "]"; on a
     pipe the "]" comes on close()."""
 
-    def __init__(self, stream: TextIO, keep_closed: bool = False) -> None:
+    def __init__(self, stream: TextIO, keep_closed: bool = False,
+                 continuing: bool = False) -> None:
         self.stream = stream
-        self.count = 0
+        self.count = int(continuing)
         self.keep_closed = keep_closed
-        stream.write("[")
+        if not continuing:
+            stream.write("[")
         stream.flush()
         self._end = stream.tell() if keep_closed else None
         self._append("")
@@ -108,13 +110,31 @@ class JsonWriter:
         self.count += 1
 
     def _append(self, text: str) -> None:
-        if self.keep_closed:
+        if not self.keep_closed:
+            self.stream.write(text)
+            self.stream.flush()
+            return
+        try:
             self.stream.seek(self._end)
             self.stream.write(text + _CLOSE)
-            self._end += len(text.encode(self.stream.encoding, self.stream.errors))
-        else:
-            self.stream.write(text)
-        self.stream.flush()
+            self.stream.flush()
+        except OSError:
+            self._repair()
+            raise
+        self._end += len(text.encode(self.stream.encoding, self.stream.errors))
+
+    def _repair(self) -> None:
+        """After a failed write (disk full), cut the file back to its last whole row and close
+        the array, so it stays valid JSON; what the stream still buffers goes nowhere."""
+        fd = self.stream.fileno()
+        try:
+            os.ftruncate(fd, self._end)
+            os.pwrite(fd, _CLOSE.encode(), self._end)
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
 
     def close(self) -> None:
         if not self.keep_closed:
@@ -122,13 +142,15 @@ class JsonWriter:
         self.stream.flush()
 
 
-def open_writer(output: Path | None, fmt: str | None, existing: list[dict] | None = None,
+def open_writer(output: Path | None, fmt: str | None, kept: str | None = None,
                 stdout: TextIO | None = None):
-    """A writer for `output` ("-" or None: stdout); with `existing` rows, continue that file.
+    """A writer for `output` ("-" or None: stdout); with `kept` (the text of at least one
+    complete row of an earlier run, as `read_output` returns it), continue that file.
 
-    Continuing writes the rows that were read back complete into a temporary file, puts it in
-    place of `output` atomically and goes on writing there: a partial last line from a killed
-    run disappears, and an interruption meanwhile leaves the old file whole.
+    Continuing copies those rows byte for byte into a temporary file (a row is never parsed
+    and written again, so no name can be changed by the round trip), puts it in place of
+    `output` atomically and goes on writing there: a partial last row from a killed run
+    disappears, and an interruption meanwhile leaves the old file whole.
     """
     stdout = stdout or sys.stdout
     if output is None or Path(output) == STDOUT:
@@ -136,30 +158,30 @@ def open_writer(output: Path | None, fmt: str | None, existing: list[dict] | Non
             return TableWriter(stdout)
         return _writer(stdout, fmt)
     output.parent.mkdir(parents=True, exist_ok=True)
-    if not existing:
+    if not kept:
         stream = open(output, "w", encoding="utf-8", errors=ERRORS, newline="")
         return _writer(stream, fmt, owns=True)
     temp = output.with_name(f".{output.name}.resume-tmp")
     stream = open(temp, "w", encoding="utf-8", errors=ERRORS, newline="")
-    writer = _writer(stream, fmt, owns=True)
     try:
-        for row in existing:
-            writer.write(_result_from_row(row))
+        stream.write(kept)
+        writer = _writer(stream, fmt, owns=True, continuing=True)
         os.replace(temp, output)
     except BaseException:
-        writer.close()
+        stream.close()
         temp.unlink(missing_ok=True)
         raise
     return writer
 
 
-def _writer(stream: TextIO, fmt: str, owns: bool = False):
+def _writer(stream: TextIO, fmt: str, owns: bool = False, continuing: bool = False):
+    """`continuing`: `stream` holds rows already (no CSV header, no "[" again)."""
     if fmt == "csv":
-        writer = CsvWriter(stream)
+        writer = CsvWriter(stream, header=not continuing)
     elif fmt == "jsonl":
         writer = JsonlWriter(stream)
     else:
-        writer = JsonWriter(stream, keep_closed=owns)
+        writer = JsonWriter(stream, keep_closed=owns, continuing=continuing)
     if owns:
         writer.close = _closing(writer.close, stream)
     return writer
@@ -174,28 +196,35 @@ def _closing(close, stream: TextIO):
 
 
 def read_rows(path: Path, fmt: str) -> list[dict]:
-    """The complete rows of an earlier run's output (missing file: none).
+    """The complete rows of an earlier run's output (missing file: none)."""
+    return read_output(path, fmt)[0]
 
-    A partial last line (a run killed mid-write) is dropped; any other line that is not a row
-    raises ResumeError with the file and line number, as does a file in another format.
+
+def read_output(path: Path, fmt: str) -> tuple[list[dict], str]:
+    """(the complete rows of an earlier run's output, their text as written); missing file:
+    none.
+
+    A partial last row (a run killed mid-write, even inside a quoted name holding a newline)
+    is dropped; any other text that is not a row raises ResumeError with the file and line
+    number, as does a file in another format.
     """
     try:
         text = path.read_text(encoding="utf-8", errors=ERRORS)
     except FileNotFoundError:
-        return []
+        return [], ""
     except UnicodeError:
         raise _damaged(path, 1, "not a text file") from None
     found = sniff_format(text)
     if found is None:
-        return []
+        return [], ""
     if found != fmt:
         raise ResumeError(
             f"{path} holds {found.upper()} rows, not {fmt.upper()}: resume with --format "
-            f"{found} (the format it was written in), or write to a new --output file.")
+            f"{found} (the format it was written in), or write to a new --output.")
     if not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     if not text.strip():
-        return []
+        return [], ""
     if fmt == "csv":
         return _csv_rows(path, text)
     return _json_rows(path, text, fmt)
@@ -209,24 +238,55 @@ def sniff_format(text: str) -> str | None:
     return {"[": "json", "{": "jsonl"}.get(head, "csv")
 
 
-def _csv_rows(path: Path, text: str) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
+def _csv_rows(path: Path, text: str) -> tuple[list[dict], str]:
+    consumed = 0
+
+    def lines():
+        nonlocal consumed
+        for line in io.StringIO(text, newline=""):
+            consumed += len(line)
+            yield line
+
+    reader = csv.reader(lines())
+    header = next(reader, None)
+    if tuple(header or ()) != CSV_COLUMNS:
         raise _damaged(path, 1, f"the header is not {','.join(CSV_COLUMNS)}")
-    rows = []
-    for row in reader:
-        if None in row or None in row.values() or not row["path"]:
+    rows, end = [], consumed
+    while True:
+        start = consumed
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            if consumed >= len(text):
+                break
+            raise _damaged(path, reader.line_num, f"not a CSV row ({e})") from None
+        complete = len(record) == len(CSV_COLUMNS) and record[0]
+        if consumed >= len(text) and (not complete or _csv_line(record) != text[start:]):
+            break  # cut by a kill inside a quoted field: dropped, and redone
+        if not complete:
             raise _damaged(path, reader.line_num, "not a row of 7 columns with a path")
-        rows.append(row)
-    return rows
+        rows.append(dict(zip(CSV_COLUMNS, record, strict=True)))
+        end = consumed
+    return rows, text[:end]
 
 
-def _json_rows(path: Path, text: str, fmt: str) -> list[dict]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
+def _csv_line(record: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(record)
+    return buffer.getvalue()
+
+
+def _json_rows(path: Path, text: str, fmt: str) -> tuple[list[dict], str]:
+    rows, end, offset = [], 0, 0
+    for number, raw in enumerate(io.StringIO(text, newline="\n"), 1):
+        start, offset = offset, offset + len(raw)
+        line = raw.strip()
         if fmt == "json":
             if line in ("", "[", "]", "[]"):
+                if line == "[" and not rows:
+                    end = start + raw.index("[") + 1
                 continue
             line = line.rstrip(",")
         elif not line:
@@ -238,32 +298,14 @@ def _json_rows(path: Path, text: str, fmt: str) -> list[dict]:
         if not isinstance(row, dict) or not isinstance(row.get("path"), str) or not row["path"]:
             raise _damaged(path, number, 'not a result row (an object with a "path")')
         rows.append(row)
-    return rows
+        end = start + raw.index(line) + len(line) if fmt == "json" else offset
+    return rows, text[:end]
 
 
 def _damaged(path: Path, line: int, why: str) -> ResumeError:
     return ResumeError(
         f"{path}, line {line}: {why}. --resume only continues a file edge-classify wrote: "
         "repair or delete that line, or move the file away and run without --resume.")
-
-
-def _result_from_row(row: dict) -> Result:
-    """A Result rebuilt from a CSV or JSON row, to write it again in the same format."""
-    top_k = row.get("top_k") or ()
-    if isinstance(top_k, str):
-        pairs = (item.rsplit(":", 1) for item in top_k.split(";") if ":" in item)
-        top_k = [(name, float(p)) for name, p in pairs]
-    confidence = row.get("confidence")
-    probabilities = row.get("probabilities")
-    return Result(
-        path=row["path"],
-        label=row.get("label") or None,
-        confidence=float(confidence) if confidence not in (None, "") else None,
-        top_k=tuple((str(n), float(p)) for n, p in top_k),
-        probabilities=tuple(probabilities) if probabilities else None,
-        error_kind=row.get("error_kind") or None,
-        error_message=row.get("error_message") or None,
-    )
 
 
 def row_key(path: str | os.PathLike, base: str | os.PathLike | None = None) -> str:

@@ -29,6 +29,10 @@ class Summary:
     started: float = field(default_factory=time.perf_counter)
     elapsed: float = 0.0
     kernels: Kernels | None = None
+    watching: bool = False
+    output: str | None = None
+    unreadable_folders: list = field(default_factory=list)
+    unsupported: Counter = field(default_factory=Counter)
 
     def add(self, result: Result) -> None:
         if result.ok:
@@ -58,6 +62,16 @@ class Summary:
         if self.failed:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.failures.items()))
             lines.append(f"failed {self.failed}: {kinds}")
+        for folder, why in self.unreadable_folders[:10]:
+            lines.append(f"could not read the folder {folder} ({why}): its images were not "
+                         "classified; fix its permissions and run again"
+                         + (" with --resume" if self.output else ""))
+        if len(self.unreadable_folders) > 10:
+            lines.append(f"... and {len(self.unreadable_folders) - 10} more unreadable folders")
+        for kind, n in sorted(self.unsupported.items()):
+            lines.append(f"skipped {n} {kind} photos: Pillow cannot read {kind} on this "
+                         "installation; install its plugin (pip install pillow-heif) and run "
+                         "again, or convert them to JPEG")
         if self.skipped:
             lines.append(f"skipped {self.skipped} non-image files")
         if self.skipped_links:
@@ -67,7 +81,11 @@ class Summary:
             lines.append(f"resumed: {self.already_done} files were already done")
         if self.sorted:
             lines.append(f"sorted {self.sorted} files")
-        if self.interrupted:
+        if self.interrupted and self.watching:
+            lines.append(f"stopped watching after classifying {self.classified} images"
+                         + (f": run again with --resume -o {self.output} to continue where "
+                            "this left off" if self.output else ""))
+        elif self.interrupted:
             lines.append("interrupted: run again with --resume to finish")
         return lines
 

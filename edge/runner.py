@@ -10,17 +10,19 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from edge.classifier import Classifier
+from edge.classifier import BUNDLED_MODEL, UNCERTAIN, Classifier
 from edge.config import STDOUT, ClassifyConfig
 from edge.decode import silence_pillow_warnings
-from edge.errors import UsageError
+from edge.errors import EdgeError, ResumeError, UsageError
 from edge.files import FileWalker, inside, looks_like_image, signature, watch
-from edge.outputs import open_writer, read_rows, row_key
+from edge.outputguard import check_not_read, check_not_replacing, lock_path, locked
+from edge.outputs import open_writer, read_output, row_key
 from edge.progress import Progress, Summary, is_terminal
 from edge.runrecord import RunRecord, sha256_of
 from edge.runtime import cpu_threads, default_interpreter_threads
@@ -47,6 +49,15 @@ def run(
     stop = stop or threading.Event()
     config.validate()
     check_layout(config)
+    output = None if config.output in (None, STDOUT) else config.output
+    with locked(output):
+        if output is not None:
+            check_not_replacing(output, config.resume, config.overwrite)
+        return _run(config, stdout, stderr, stop)
+
+
+def _run(config: ClassifyConfig, stdout: TextIO, stderr: TextIO,
+         stop: threading.Event) -> Summary:
     silence_pillow_warnings()
     profile = StageProfile() if config.profile else None
     threads = config.threads or cpu_threads()
@@ -55,8 +66,9 @@ def run(
     if fmt is None and (config.output == STDOUT or (config.output is None
                                                     and not is_terminal(stdout))):
         fmt = "csv"
-    existing, base = _start_record(config, fmt, classifier, stderr)
-    summary = Summary(kernels=classifier.kernels)
+    existing, kept, base = _start_record(config, fmt, classifier, stderr)
+    summary = Summary(kernels=classifier.kernels, watching=config.watch,
+                      output=None if config.output in (None, STDOUT) else str(config.output))
     exclude = [config.sort_into] if config.sort_into else []
     outputs = _output_files(config)
     walker = FileWalker(config.paths, config.recursive, exclude, outputs)
@@ -67,7 +79,8 @@ def run(
     progress = Progress(stderr, enabled=not config.quiet and is_terminal(stderr))
     if progress.enabled and not config.watch:
         _count_in_background(config, exclude, outputs, len(done), progress)
-    writer = open_writer(config.output, fmt, existing, stdout)
+    writer = _guard_writes(open_writer(config.output, fmt, kept if existing else None, stdout),
+                           config.output)
     absolute = base is not None and base != os.getcwd()
     try:
         results = classifier.classify_paths(paths, config.top_k, config.threshold,
@@ -92,6 +105,8 @@ def run(
         summary.finish()
         summary.skipped = walker.skipped
         summary.skipped_links = walker.skipped_links
+        summary.unreadable_folders = walker.unreadable
+        summary.unsupported = walker.unsupported
     summary.interrupted = stop.is_set()
     if profile:
         profile.add_runtime_threads()
@@ -102,17 +117,29 @@ def run(
 def open_classifier(config: ClassifyConfig, threads: int) -> Classifier:
     """The config's model as a run feeds it, its interpreter given its share of `threads`."""
     return Classifier(config.model, config.labels, default_interpreter_threads(threads),
-                      exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
-                      crop=config.crop)
+                      resize=config.resize, exif_rotate=config.exif_rotate, mean=config.mean,
+                      std=config.std, crop=config.crop)
 
 
 def check_layout(config: ClassifyConfig) -> None:
-    """Refuse an --output that is one of the inputs and a --sort-into tree holding an input:
-    the first would overwrite a photo, the second would read its own copies forever."""
+    """Refuse an --output that is a file the run reads (an input, the model, the labels) and
+    a --sort-into tree holding an input: the first would destroy that file, the second would
+    read its own copies forever."""
     output = config.output
-    if output not in (None, STDOUT) and (output.exists() and _is_input(config, output)):
-        raise UsageError(f"--output {output} is one of the input images: writing there would "
-                         "destroy it. Choose another file name, e.g. results.csv.")
+    if output not in (None, STDOUT):
+        if output.exists() and _is_input(config, output):
+            raise UsageError(f"--output {output} is one of the input images: writing there "
+                             "would destroy it. Choose another file name, e.g. results.csv.")
+        reads = [("model", config.model or BUNDLED_MODEL)]
+        if config.labels is not None:
+            reads.append(("labels file", config.labels))
+        reads += [("input", p) for p in config.paths if not p.is_dir()]
+        check_not_read(output, "--output", reads)
+        check_not_read(RunRecord.path_for(output), "--output's run record", reads)
+    if config.sort_into is not None and config.sort_into.exists() and \
+            not config.sort_into.is_dir():
+        raise UsageError(f"--sort-into {config.sort_into} is a file, not a folder: name a "
+                         "folder to sort into (it is created when missing).")
     if config.sort_into is not None:
         destination = os.path.realpath(config.sort_into)
         for path in config.paths:
@@ -146,44 +173,100 @@ def _is_input(config: ClassifyConfig, output: Path) -> bool:
 def _output_files(config: ClassifyConfig) -> list[Path]:
     if config.output in (None, STDOUT):
         return []
-    return [config.output, RunRecord.path_for(config.output)]
+    return [config.output, RunRecord.path_for(config.output), lock_path(config.output)]
 
 
 def _start_record(config: ClassifyConfig, fmt: str | None, classifier: Classifier,
-                  stderr: TextIO) -> tuple[list[dict], str | None]:
-    """Check and write the output's run record; returns (rows to keep, the folder relative
-    paths in them are relative to)."""
-    if config.output in (None, STDOUT):
-        return [], None
+                  stderr: TextIO) -> tuple[list[dict], str, str | None]:
+    """Check and write the output's run record; returns (rows to keep, their text, the folder
+    relative paths in them are relative to)."""
+    if config.output in (None, STDOUT) or (config.output.exists()
+                                           and not config.output.is_file()):
+        return [], "", None  # stdout or a device such as /dev/null: no record beside it
     model = Path(classifier.model_path)
     record = RunRecord(fmt, sha256_of(model), model.name, os.getcwd(),
-                       classifier.spec.setup())
-    existing, earlier = [], None
+                       classifier.spec.setup(), answers(config))
+    existing, kept, earlier = [], "", None
     if config.resume:
         earlier = RunRecord.load(config.output) if config.output.exists() else None
         if earlier is not None:
             record.check_resume(earlier, config.output)
             record = replace(record, cwd=earlier.cwd)
-        existing = read_rows(config.output, fmt)
+        existing, kept = read_output(config.output, fmt)
         if earlier is None and existing:
+            check_labels(existing, classifier.class_names, config.output, model.name)
             stderr.write(f"note: {config.output} has no record of the model that wrote it "
-                         f"({RunRecord.path_for(config.output).name}); continuing with "
-                         f"{model.name}\n")
+                         f"({RunRecord.path_for(config.output).name}); its labels match "
+                         f"{model.name}, continuing with it\n")
     record.save(config.output)
-    return existing, record.cwd if earlier is not None else None
+    return existing, kept, record.cwd if earlier is not None else None
+
+
+def answers(config: ClassifyConfig) -> str:
+    """The options that shape each row besides the model: a resumed file must not mix rows
+    made with another --threshold or --top-k."""
+    threshold = "none" if config.threshold is None else f"{config.threshold:g}"
+    return f"threshold {threshold}, top-k {config.top_k}"
+
+
+def check_labels(rows: list[dict], names: tuple[str, ...], output: Path, model: str) -> None:
+    """A file without a run record can still be checked by its labels: a row labelled with a
+    class this model does not have was written by another model."""
+    known = {*names, UNCERTAIN, "", None}
+    foreign = sorted({str(r.get("label")) for r in rows if r.get("label") not in known})
+    if foreign:
+        raise ResumeError(
+            f"{output} has no record of the model that wrote it, and its rows hold labels "
+            f"{model} does not have ({', '.join(foreign[:5])}): resume with the model that "
+            "wrote it, or write to a new --output.")
+
+
+def _guard_writes(writer, output: Path | None):
+    """A writer whose failures (disk full, a removed folder) name the file and what to do."""
+    if output in (None, STDOUT):
+        return writer
+    write, close = writer.write, writer.close
+    broken = []
+
+    def failed(e: OSError) -> EdgeError:
+        broken.append(e)
+        return EdgeError(f"cannot write {output}: {e.strerror or e}. The rows before this one "
+                         "are complete: make room (or fix the folder) and continue with "
+                         "--resume.")
+
+    def guarded_write(result) -> None:
+        try:
+            write(result)
+        except OSError as e:
+            raise failed(e) from None
+
+    def guarded_close() -> None:
+        try:
+            close()
+        except OSError as e:
+            if not broken:
+                raise failed(e) from None
+
+    writer.write, writer.close = guarded_write, guarded_close
+    return writer
 
 
 def _paths(config: ClassifyConfig, walker: FileWalker, done: set[str], summary: Summary,
            stop: threading.Event, failed: set[str]) -> Iterator[Path]:
-    seen: dict[str, tuple[int, int]] = {}
+    seen: dict[str, tuple[int, int, int]] = {}
     for path in walker:
         if stop.is_set():
             return
-        if config.watch:
-            seen[str(path)] = signature(path)
+        current = signature(path) if config.watch else None
         if done and row_key(path) in done:
             summary.already_done += 1
+            if current is not None:
+                seen[str(path)] = current
             continue
+        if current is not None:
+            if time.time_ns() - current[1] < config.watch_settle * 1e9:
+                continue  # perhaps still being written: the watch reads it once it settles
+            seen[str(path)] = current
         yield path
     if config.watch:
         folders = [p for p in config.paths if p.is_dir()]

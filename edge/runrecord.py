@@ -26,6 +26,7 @@ class RunRecord:
     model_name: str
     cwd: str
     model_setup: str = ""
+    answers: str = ""
 
     @staticmethod
     def path_for(output: Path) -> Path:
@@ -41,7 +42,8 @@ class RunRecord:
                 raise ValueError(f"format is {data.get('format')!r}, not {FORMAT}")
             return cls(**{name: str(data[name]) for name in
                           ("output_format", "model_sha256", "model_name", "cwd")},
-                       model_setup=str(data.get("model_setup", "")))
+                       model_setup=str(data.get("model_setup", "")),
+                       answers=str(data.get("answers", "")))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -72,7 +74,12 @@ class RunRecord:
             raise ResumeError(
                 f"{output} was written with other settings for {self.model_name} "
                 f"({earlier.model_setup}, now {self.model_setup}): resume with the same "
-                "--labels, --mean/--std and --crop, or write to a new --output.")
+                "--labels, --mean/--std, --resize and --crop, or write to a new --output.")
+        if earlier.answers and earlier.answers != self.answers:
+            raise ResumeError(
+                f"{output} was written with {earlier.answers}, not {self.answers}: resume "
+                "with the same --threshold and --top-k (one file, one rule for its labels), "
+                "or write to a new --output.")
 
 
 def sha256_of(path: str | os.PathLike) -> str:

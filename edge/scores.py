@@ -53,6 +53,17 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def two_classes(scores: np.ndarray, logit: bool) -> np.ndarray:
+    """(n, 1) single-output scores -> (n, 2) [1 - p, p]; a logit goes through the sigmoid
+    first (computed without overflow for large logits)."""
+    values = scores.astype(np.float64)
+    if logit:
+        values = np.where(values >= 0, 1 / (1 + np.exp(-np.abs(values))),
+                          np.exp(-np.abs(values)) / (1 + np.exp(-np.abs(values))))
+    p = np.clip(values, 0.0, 1.0)
+    return np.concatenate([1 - p, p], axis=1).astype(np.float32)
+
+
 def top_k(probabilities: np.ndarray, class_names: tuple[str, ...], k: int) -> list:
     """The k most probable (label, probability) pairs, best first; ties keep class order."""
     k = max(1, min(k, len(class_names)))

@@ -55,6 +55,7 @@ class TfliteMetadata:
     label_files: tuple[LabelFile, ...] = ()
     output_op: str | None = None
     problem: str | None = None
+    output_ops: tuple[tuple[int, str | None], ...] = ()
 
 
 def read_tflite_metadata(path: str | os.PathLike) -> TfliteMetadata:
@@ -69,10 +70,11 @@ def read_tflite_metadata(path: str | os.PathLike) -> TfliteMetadata:
 
 def _read(buf) -> TfliteMetadata:
     model = Table.root(buf, MODEL_IDENTIFIER)
-    output_op = _output_op(model)
+    output_ops = _output_ops(model)
+    output_op = output_ops[0][1] if output_ops else None
     entries = {m.string(0): m.scalar(1, "I") for m in model.tables(6)}
     if METADATA_NAME not in entries:
-        return TfliteMetadata(output_op=output_op)
+        return TfliteMetadata(output_op=output_op, output_ops=output_ops)
     buffers = model.tables(4)
     index = entries[METADATA_NAME]
     if index >= len(buffers):
@@ -89,7 +91,7 @@ def _read(buf) -> TfliteMetadata:
     labels = _label_files(outputs[0]) if outputs else ()
     return TfliteMetadata(
         has_metadata=True, name=root.string(0), normalization=normalization,
-        color_space=color, label_files=labels, output_op=output_op,
+        color_space=color, label_files=labels, output_op=output_op, output_ops=output_ops,
     )
 
 
@@ -134,21 +136,23 @@ def _label_files(tensor: Table) -> tuple[LabelFile, ...]:
     )
 
 
-def _output_op(model: Table) -> str | None:
-    """The op whose result the output means: SOFTMAX for most classifiers, None for logits."""
+def _output_ops(model: Table) -> tuple[tuple[int, str | None], ...]:
+    """(output tensor index, the op whose result it means) for each output of the graph:
+    SOFTMAX for most classifiers, None for logits."""
     subgraphs = model.tables(2)
     if not subgraphs:
-        return None
+        return ()
     graph = subgraphs[0]
-    outputs = graph.numbers(2, "<i4")
-    if not len(outputs):
-        return None
     codes = [max(c.scalar(0, "b"), c.scalar(3, "i")) for c in model.tables(1)]
     producer = {}
     for op in graph.tables(3):
         for tensor in op.numbers(2, "<i4"):
             producer[int(tensor)] = op
-    tensor = int(outputs[0])
+    return tuple((int(t), _producing_op(int(t), producer, codes))
+                 for t in graph.numbers(2, "<i4"))
+
+
+def _producing_op(tensor: int, producer: dict, codes: list[int]) -> str | None:
     for _ in range(len(producer) + 1):
         op = producer.get(tensor)
         if op is None:

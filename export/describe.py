@@ -9,6 +9,7 @@ the user sees the same description `edge-classify --info` gives.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +35,14 @@ def describe(config: DescribeConfig) -> list[tuple[str, str]]:
     from edge.errors import ModelLoadError
     from export import metadata as md
 
-    if config.out.resolve() == config.model.resolve():
-        raise ExportError(f"{config.out}: write the described model to a new file (-o), "
-                          "not over the original.")
+    if config.out.is_dir():
+        raise ExportError(f"{config.out} is a folder: name the file to write, e.g. "
+                          f"{config.out / (config.model.stem + '_described.tflite')}.")
+    for what, path in (("model", config.model), ("labels file", config.labels)):
+        if path is not None and _same_file(config.out, path):
+            raise ExportError(f"{config.out} is the {what} {path} (the same file, perhaps "
+                              "through a link): write the described model to a new file "
+                              "(-o), not over the original.")
     try:
         source = Classifier(config.model, config.labels, 1, mean=config.mean, std=config.std)
     except (ModelLoadError, ValueError) as e:
@@ -56,9 +62,22 @@ def describe(config: DescribeConfig) -> list[tuple[str, str]]:
         author="described by pawlite",
     )
     labels_text = "".join(f"{name}\n" for name in source.class_names).encode()
-    config.out.parent.mkdir(parents=True, exist_ok=True)
-    config.out.write_bytes(md.populate(data, meta, {labels_name: labels_text}))
+    try:
+        config.out.parent.mkdir(parents=True, exist_ok=True)
+        temp = config.out.with_name(f".{config.out.name}.tmp")
+        temp.write_bytes(md.populate(data, meta, {labels_name: labels_text}))
+        os.replace(temp, config.out)
+    except OSError as e:
+        raise ExportError(f"cannot write {config.out}: {e.strerror or e}. Choose a file in a "
+                          "folder you can write to.") from None
     return Classifier(config.out, num_threads=1).spec.describe()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
 
 
 def _folded_normalization(dtype: str, scale: float, zero_point: int):

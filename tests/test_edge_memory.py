@@ -43,3 +43,40 @@ def test_peak_memory_is_flat_from_500_to_5000_photos(tmp_path):
     small = _peak_rss_mb(_photos(tmp_path / "500", 500, seed=1), tmp_path / "500.csv")
     large = _peak_rss_mb(_photos(tmp_path / "5000", 5000, seed=2), tmp_path / "5000.csv")
     assert large <= 1.10 * small, (small, large)
+
+
+@pytest.mark.slow
+def test_watch_memory_is_flat_over_100000_files(tmp_path):
+    """Files pass through a watched folder (arrive, are read, are moved away) 1,000 at a time:
+    what the watch remembers follows the folder, not the 100,000 files it has seen."""
+    import threading
+    import tracemalloc
+
+    from edge.files import watch
+
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    seen: dict = {}
+    stop = threading.Event()
+    batch, total, read = 1000, 100_000, 0
+    sizes = {}
+    tracemalloc.start()
+    try:
+        files = watch([folder], seen, stop, interval=0.001)
+        for start in range(0, total, batch):
+            names = [folder / f"IMG_{start + i:06d}.jpg" for i in range(batch)]
+            for path in names:
+                path.write_bytes(b"\xff\xd8\xff")
+            for _ in range(batch):
+                next(files).unlink()  # --mode move takes each file away once it is read
+                read += 1
+            if read in (10_000, total):
+                edge_only = tracemalloc.take_snapshot().filter_traces(
+                    [tracemalloc.Filter(True, "*/edge/*")])
+                sizes[read] = sum(stat.size for stat in edge_only.statistics("filename"))
+    finally:
+        stop.set()
+        tracemalloc.stop()
+    assert read == total
+    assert len(seen) <= batch
+    assert sizes[total] - sizes[10_000] < 100_000, sizes

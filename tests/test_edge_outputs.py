@@ -7,7 +7,7 @@ import json
 import pytest
 
 from edge.classifier import Result
-from edge.outputs import TableWriter, open_writer, read_rows
+from edge.outputs import TableWriter, open_writer, read_output, read_rows
 
 ROWS = [
     Result("a, \"quoted\".jpg", "cats", 0.75, (("cats", 0.75), ("dogs", 0.25)), (0.75, 0.25)),
@@ -49,9 +49,9 @@ def test_partial_last_row_is_dropped_and_continuing_gives_valid_file(tmp_path, f
     data = path.read_bytes()
     last = data.rindex(b"bad.jpg")
     path.write_bytes(data[:last + 3])  # killed in the middle of the last row
-    existing = read_rows(path, fmt)
+    existing, kept = read_output(path, fmt)
     assert [r["path"] for r in existing] == [ROWS[0].path, ROWS[1].path]
-    _write(path, fmt, ROWS[2:], existing)
+    _write(path, fmt, ROWS[2:], kept)
     again = read_rows(path, fmt)
     assert [r["path"] for r in again] == [r.path for r in ROWS]
     if fmt == "json":

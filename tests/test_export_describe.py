@@ -54,3 +54,37 @@ def test_describe_refuses_to_overwrite_its_input(tmp_path):
                                    "-o", str(copy)])
     assert run.exit_code == 1 and "new file" in run.output
     assert copy.read_bytes() == bare.path.read_bytes()
+
+
+def _bare_copy(tmp_path):
+    from tests.edge_helpers import MODELS
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / "float32-16-probabilities.tflite").read_bytes())
+    labels = tmp_path / "labels.txt"
+    labels.write_text("cats\ndogs\n")
+    return model, labels
+
+
+@pytest.mark.parametrize("target", ["hard link", "labels"])
+def test_describe_refuses_a_hard_link_to_its_input_or_the_labels(tmp_path, target):
+    model, labels = _bare_copy(tmp_path)
+    before = model.read_bytes(), labels.read_bytes()
+    out = labels
+    if target == "hard link":
+        out = tmp_path / "alias.tflite"
+        out.hardlink_to(model)
+    run = CliRunner().invoke(app, ["describe", str(model), "--labels", str(labels), "--mean",
+                                   "0", "--std", "1", "-o", str(out)])
+    assert run.exit_code == 1 and "new file" in run.output, run.output
+    assert (model.read_bytes(), labels.read_bytes()) == before
+
+
+def test_describe_into_an_existing_folder_is_an_error_not_a_traceback(tmp_path):
+    model, labels = _bare_copy(tmp_path)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    run = CliRunner().invoke(app, ["describe", str(model), "--labels", str(labels), "--mean",
+                                   "0", "--std", "1", "-o", str(folder)])
+    assert run.exit_code == 1 and "is a folder" in run.output
+    assert run.exception is None or isinstance(run.exception, SystemExit)

@@ -89,7 +89,7 @@ def test_sqs_reports_only_retryable_messages(s3, monkeypatch):
     monkeypatch.setenv("OUTPUT_BUCKET", "no-such-bucket")
     serverless.reset()
     response = serverless.handler(sqs_event({"m-ok": ok}))
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m-ok"}]}
+    assert response == {"batchItemFailures": []}  # permanent: no retry into the DLQ
 
 
 def test_s3_batch_operations_report_a_result_code_per_task(s3):
@@ -186,6 +186,66 @@ def test_malformed_events_return_an_error_summary(s3):
         assert response["status"] == "error" and response["error_kind"] == "malformed-event"
     response = serverless.handler({"bucket": "no-such-bucket"})
     assert (response["status"], response["error_kind"]) == ("error", "not-found")
+
+
+def _as_user(server, monkeypatch, deny: dict) -> None:
+    """Credentials of a user that may do everything on S3 but `deny`."""
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name="us-east-1")
+    iam.create_user(UserName="writer")
+    iam.put_user_policy(UserName="writer", PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                      {"Effect": "Deny", **deny}]}))
+    key = iam.create_access_key(UserName="writer")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    serverless.reset()
+
+
+@pytest.mark.parametrize("problem", ["denied", "no bucket"])
+def test_a_permanent_write_error_is_reported_once_not_retried(s3, server, monkeypatch,
+                                                              caplog, problem):
+    ok = upload(s3, "in/red.jpg", RED)
+    if problem == "denied":
+        _as_user(server, monkeypatch, {"Action": "s3:PutObject",
+                                       "Resource": f"arn:aws:s3:::{BUCKET}/{OUT}*"})
+        server.set_auth(True)
+    else:
+        monkeypatch.setenv("OUTPUT_BUCKET", "no-such-bucket")
+        serverless.reset()
+    try:
+        response = serverless.handler(sqs_event({"m-ok": json.dumps(s3_event([ok]))}))
+        summary = serverless.handler(s3_event([ok]))
+    finally:
+        server.set_auth(False)
+    assert response == {"batchItemFailures": []}
+    assert (summary["errors"], summary["retry"]) == (1, 0)
+    kind = "access-denied" if problem == "denied" else "not-found"
+    (failure,) = summary["failures"]
+    assert failure["error_kind"] == kind and "permanent" in failure["error_message"]
+    assert sum("permanent write error" in r.getMessage() for r in caplog.records) == 2
+
+
+@pytest.mark.parametrize("value", ["5", "nan", "-0.1"])
+def test_threshold_outside_0_to_1_is_a_configuration_error(s3, monkeypatch, value):
+    from edge.serverless.config import ConfigError, ServerlessConfig
+
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        ServerlessConfig.from_env({"THRESHOLD": value})
+
+
+def test_a_new_threshold_redoes_the_results(s3, monkeypatch):
+    ok = upload(s3, "in/red.jpg", RED)
+    monkeypatch.setenv("THRESHOLD", "0.9999")
+    serverless.reset()
+    serverless.handler(s3_event([ok]))
+    assert result(s3, "in/red.jpg")["label"] == "uncertain"
+    monkeypatch.setenv("THRESHOLD", "0.5")
+    serverless.reset()
+    summary = serverless.handler(s3_event([ok]))
+    assert summary["classified"] == 1
+    assert result(s3, "in/red.jpg")["label"] == "cats"
 
 
 def test_access_denied_is_an_error_result(s3, server, monkeypatch):

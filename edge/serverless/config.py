@@ -10,7 +10,7 @@
 | `OUTPUT_BUCKET` | source bucket | bucket for results and manifests |
 | `MAX_OBJECT_BYTES` | `20971520` | larger objects: `object-too-large` error, not downloaded |
 | `TOP_K` | `2` | (label, probability) pairs per result |
-| `THRESHOLD` | unset | below this top probability the label is `uncertain` |
+| `THRESHOLD` | unset | below this top probability (0 to 1) the label is `uncertain` |
 | `BATCH_SIZE` | `16` | objects per chunk; the time budget is checked between chunks |
 | `DOWNLOAD_WORKERS` | `8` | parallel S3 requests (result look-ups, downloads, writes) |
 | `NUM_THREADS` | half the CPU cores | interpreter threads (as `edge-classify`) |
@@ -87,7 +87,7 @@ class ServerlessConfig:
             output_bucket=env.get("OUTPUT_BUCKET") or None,
             max_object_bytes=_number(env, "MAX_OBJECT_BYTES", int, cls.max_object_bytes, 1),
             top_k=_number(env, "TOP_K", int, cls.top_k, 1),
-            threshold=_number(env, "THRESHOLD", float, None, 0),
+            threshold=_threshold(env),
             batch_size=_number(env, "BATCH_SIZE", int, cls.batch_size, 1),
             download_workers=_number(env, "DOWNLOAD_WORKERS", int, cls.download_workers, 1),
             num_threads=_number(env, "NUM_THREADS", int, None, 1),
@@ -95,6 +95,14 @@ class ServerlessConfig:
             list_page_size=min(1000, _number(env, "LIST_PAGE_SIZE", int, cls.list_page_size, 1)),
             log_level=_log_level(env.get("LOG_LEVEL", "INFO")),
         )
+
+
+def _threshold(env: Mapping[str, str]) -> float | None:
+    value = _number(env, "THRESHOLD", float, None, float("-inf"))
+    if value is not None and not 0 <= value <= 1:  # also nan and inf
+        raise ConfigError(f"THRESHOLD={env['THRESHOLD']!r} must be a probability between 0 "
+                          "and 1 (e.g. 0.8), or unset.")
+    return value
 
 
 def _log_level(text: str) -> str:

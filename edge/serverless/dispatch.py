@@ -105,8 +105,10 @@ def _new_worker() -> Worker:
     logging.getLogger("edge").setLevel(config.log_level)
     classifier = Classifier(config.model_path, config.labels_path, config.num_threads,
                             mean=config.mean, std=config.std, crop=config.crop)
+    threshold = "none" if config.threshold is None else f"{config.threshold:g}"
     model = ModelIdentity.of(classifier.model_path, classifier.class_names,
-                               classifier.spec.setup())
+                             f"{classifier.spec.setup()}, threshold {threshold}, "
+                             f"top-k {config.top_k}")
     worker = Worker(classifier, ObjectStore(make_client(config.download_workers + 2)),
                     config, model)
     worker.load_seconds = time.perf_counter() - started

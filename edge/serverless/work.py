@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ModelIdentity:
     """What a result records about the model. `sha256` and `setup` are both part of the
-    idempotency key: the same file with other LABELS_PATH, MEAN/STD or CROP gives other
-    answers, so a result made under other settings is redone, not skipped."""
+    idempotency key: the same file with other LABELS_PATH, MEAN/STD, CROP, THRESHOLD or
+    TOP_K gives other answers, so a result made under other settings is redone, not
+    skipped."""
 
     sha256: str
     name: str
@@ -200,6 +201,10 @@ class Worker:
         try:
             self.store.put_json(bucket, result_key, staged, _metadata(staged))
         except ObjectError as e:
+            if not e.transient:  # access denied, no such bucket: no retry will write it
+                log.error("permanent write error for s3://%s/%s: %s", ref.bucket, ref.key, e)
+                return Outcome(ref, "error", None, error_kind=e.kind,
+                               error_message=f"{e} (permanent: not retried)")
             return Outcome(ref, "retry", None, error_kind="write-failed", error_message=str(e))
         status = "classified" if staged["error_kind"] is None else "error"
         source = replace(ref, etag=staged["source"]["etag"])
