@@ -76,7 +76,7 @@ EXPORT_PATHS = $(if $(MODEL),--model '$(ARTIFACTS)/$(MODEL).keras') \
 	--split '$(ARTIFACTS)/split.json' --out '$(ARTIFACTS)'
 
 # model5's recipe scored on every image of the run's split by a head that never saw it
-# (train/assess.py): a tighter interval than the 192 test images give. About 5 minutes.
+# (train/assess.py): a tighter interval than the 192 test images give. About 7 minutes.
 assess: $(STAMP)
 	$(PY) -m train.assess --split '$(ARTIFACTS)/split.json' --base-weights '$(BASE_WEIGHTS)' \
 		--out '$(ARTIFACTS)'
