@@ -188,7 +188,7 @@ def test_watch_picks_up_a_new_file_and_ctrl_c_flushes(tmp_path, model):
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr  # item 8: Ctrl-C is how --watch ends, as README says
+    assert process.returncode == 130, stderr  # Ctrl-C is how --watch ends, as README says
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [Path(r["path"]).name for r in rows] == ["img 00.jpg", "new dog.jpg"]
     assert rows[1]["label"] == "dogs" and "classified 2 images" in stderr

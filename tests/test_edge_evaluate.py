@@ -1,4 +1,4 @@
-"""`edge-classify --eval DIR` (issue 16, item 4): scores, report, sorting of the mistakes."""
+"""`edge-classify --eval DIR`: scores, report, sorting of the mistakes."""
 
 from __future__ import annotations
 
