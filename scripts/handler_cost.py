@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scripts.bench.machine import cpu_model  # noqa: E402
-from tests.s3server import MotoServer  # noqa: E402
+from scripts.s3server import MotoServer  # noqa: E402
 
 BUCKET = "pawlite-cost"
 DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "cats_and_dogs_filtered.zip"
