@@ -15,6 +15,7 @@ import typer
 
 from edge.config import STDOUT, ClassifyConfig
 from edge.errors import EdgeError, ModelLoadError, ResumeError, UsageError
+from edge.options import ModelOptions
 
 if TYPE_CHECKING:
     from edge.evaluate import EvalConfig
@@ -119,40 +120,36 @@ def classify(
     TFLite Metadata models (MediaPipe, Model Maker, TFLite/Coral zoo) and bare models with
     --labels (and --mean/--std when the input is float). Check with --info --model FILE.
     """
-    from edge.modelspec import parse_numbers
-
     if _STDOUT_CLOSED and (info or eval_dir is not None or output in (None, STDOUT)):
         raise typer.Exit(_usage_error(
             "standard output is closed, so the " + ("report" if eval_dir or info else "rows")
             + " would be lost: write the rows to a file with -o FILE, or run with stdout "
             "open."))
+    given = locals()
     try:
-        mean_values, std_values = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
+        model_options = ModelOptions.values_from(
+            {f.name: given[f.name] for f in ModelOptions.option_fields()})
     except UsageError as e:
         raise typer.Exit(_usage_error(str(e))) from None
     if eval_dir is not None:
-        given = [name for name, used in (("PATH", paths), ("--info", info), ("--resume", resume),
-                                         ("--watch", watch), ("--top-k", top_k != 1)) if used]
-        if given:
-            raise typer.Exit(_usage_error(f"--eval takes no {', '.join(given)}."))
-        from edge.evaluate import EvalConfig
-
-        raise typer.Exit(evaluate_folder(EvalConfig(
-            eval_dir, model=model, labels=labels, mean=mean_values, std=std_values, crop=crop,
-            exif_rotate=exif_rotate, threshold=threshold, threads=threads, batch=batch,
-            sort_into=sort_into, mode=mode, dry_run=dry_run, output=output, format=format,
-            quiet=quiet, recursive=recursive, overwrite=overwrite, resize=resize)))
-    if not paths and not info:
+        unused = [name for name, used in (("PATH", paths), ("--info", info), ("--resume", resume),
+                                          ("--watch", watch), ("--top-k", top_k != 1)) if used]
+        if unused:
+            raise typer.Exit(_usage_error(f"--eval takes no {', '.join(unused)}."))
+        from edge.evaluate import EvalConfig as Config
+    elif not paths and not info:
         raise typer.Exit(_usage_error("name the images to classify (files or folders), "
                                       "or pass --info."))
-    config = ClassifyConfig(
-        paths=tuple(paths or ()), model=model, labels=labels, output=output, format=format,
-        top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
-        resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
-        quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, mean=mean_values,
-        std=std_values, crop=crop, watch_settle=settle, profile=profile, overwrite=overwrite,
-        resize=resize,
-    )
+    else:
+        Config = ClassifyConfig  # noqa: N806
+    config = Config(
+        paths=(eval_dir,) if eval_dir is not None else tuple(paths or ()), output=output,
+        format=format, top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode,
+        dry_run=dry_run, resume=resume, watch=watch, watch_interval=interval, batch=batch,
+        quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, watch_settle=settle,
+        profile=profile, overwrite=overwrite, **model_options)
+    if eval_dir is not None:
+        raise typer.Exit(evaluate_folder(config))
     raise typer.Exit(show_info(config) if info else execute(config))
 
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from edge.config import CROP_MODES, RESIZE_METHODS
 from edge.errors import (
     CorruptImageError,
     EmptyFileError,
@@ -35,6 +34,7 @@ from edge.errors import (
     UnreadableFileError,
 )
 from edge.files import register_optional_plugins, unsupported_photo
+from edge.options import CROP_MODES, RESIZE_METHODS
 from edge.resize import resize_bilinear_tf
 
 if TYPE_CHECKING:

@@ -7,18 +7,14 @@ kernels that will run it (a run without XNNPACK rounds int8 differently).
 
 from __future__ import annotations
 
-from edge.classifier import Classifier
+from edge.classifier import open_classifier
 from edge.config import ClassifyConfig
-from edge.runtime import default_interpreter_threads
 
 
 def describe_model(config: ClassifyConfig) -> list[tuple[str, str]]:
     """(field, value) pairs for the model `config` names, loaded with its options and the
     interpreter threads a run with the same --threads would use."""
-    classifier = Classifier(config.model, config.labels,
-                            default_interpreter_threads(config.threads), resize=config.resize,
-                            exif_rotate=config.exif_rotate, mean=config.mean, std=config.std,
-                            crop=config.crop)
+    classifier = open_classifier(config, config.exif_rotate)
     rows = classifier.spec.describe()
     rows.append(("runtime", classifier.kernels.describe()))
     return rows

@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 
 from edge.errors import ModelLoadError
+from edge.options import interpreter_threads
 
 log = logging.getLogger(__name__)
 
@@ -111,17 +112,6 @@ def runtime_version(runtime: Runtime) -> str:
     return "unknown version"
 
 
-def cpu_threads() -> int:
-    """Every CPU core: the default number of decoder threads and of threads in all."""
-    return os.cpu_count() or 1
-
-
-def default_interpreter_threads(threads: int | None = None) -> int:
-    """Half of `threads` (default: every core) for the interpreter: decoding runs beside
-    inference on the other half (see edge.pipeline). The one place that split is decided."""
-    return max(1, (threads or cpu_threads()) // 2)
-
-
 def xnnpack_applied(interpreter) -> bool | None:
     """Whether XNNPACK took part of the allocated graph: its partitions are DELEGATE nodes
     (LiteRT, tflite-runtime and tensorflow.lite name them so). None when the runtime has no
@@ -139,12 +129,12 @@ def open_interpreter(model_path: str | os.PathLike, num_threads: int | None = No
     """Load `model_path` and allocate its tensors; returns (interpreter, Kernels) and logs a
     warning when XNNPACK was not applied. Errors become ModelLoadError (exit code 3).
 
-    `num_threads=None` means `default_interpreter_threads()`.
+    `num_threads=None` means `edge.options.interpreter_threads()`.
     """
     runtime = find_runtime()
     if not os.path.isfile(model_path):
         raise ModelLoadError(f"{model_path}: model file not found. Pass --model PATH to a .tflite.")
-    threads = num_threads or default_interpreter_threads()
+    threads = num_threads or interpreter_threads()
     try:
         interpreter = runtime.interpreter_class(model_path=str(model_path), num_threads=threads)
         interpreter.allocate_tensors()

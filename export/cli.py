@@ -98,7 +98,7 @@ def describe_command(
     """Write standard TFLite Metadata (labels, normalization) into a foreign model, so it runs
     without flags in edge-classify, MediaPipe Tasks and the TFLite Task Library."""
     from edge.describe import format_description
-    from edge.modelspec import parse_numbers
+    from edge.options import parse_numbers
     from export.describe import DescribeConfig, describe
 
     try:

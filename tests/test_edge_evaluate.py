@@ -60,7 +60,7 @@ def test_known_confusion_matrix_in_the_terminal(tmp_path, model):
 
 def test_python_api_scores(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED, RED], "dog": [RED, GREEN]})
-    result = evaluate(EvalConfig(data, model=model, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=model, quiet=True))
     assert result.classes == ("cat", "dog")
     assert result.accuracy == pytest.approx(3 / 4)
     assert result.confusion() == (("cat", "dog"), [[2, 0], [1, 1]])
@@ -73,7 +73,7 @@ def test_python_api_scores(tmp_path, model):
 
 def test_predictions_outside_the_folders_classes(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED, BLUE], "dog": [GREEN, BLUE, BLUE]})
-    result = evaluate(EvalConfig(data, model=model, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=model, quiet=True))
     assert result.confusion() == (("cat", "dog", "(other)"), [[1, 0, 1], [0, 1, 2]])
     assert result.outside() == {"bird": 3}
     assert result.precision("cat") == 1.0 and result.recall("dog") == pytest.approx(1 / 3)
@@ -210,7 +210,7 @@ def test_imagenet_model_on_a_few_classes(tmp_path):
                           ("macaw", "parrot.jpg"), ("macaw", "cat_720p.jpg")):
         (data / folder).mkdir(parents=True, exist_ok=True)
         (data / folder / image).write_bytes((FOREIGN / "images" / image).read_bytes())
-    result = evaluate(EvalConfig(data, model=IMAGENET, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=IMAGENET, quiet=True))
     assert dict(result.folders)["hot_dogs"] == "hotdog, hot dog, red hot"
     assert result.classes == ("macaw", "cheeseburger", "hotdog, hot dog, red hot")  # model order
     assert result.confusion()[1] == [[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]]
@@ -233,7 +233,7 @@ def test_bundled_model_on_the_validation_folder(validation_folder, tmp_path):
     parity = json.loads((BUNDLED_MODEL.parent / "parity.json").read_text())
     (variant,) = [v for v in parity["variants"] if v["variant"] == "int8"]
     expected = variant["sets"]["validation_folder"]
-    result = evaluate(EvalConfig(validation_folder, quiet=True))
+    result = evaluate(EvalConfig.of(validation_folder, quiet=True))
     assert len(result.outcomes) == 1000 and not result.failed
     assert result.accuracy == pytest.approx(expected["tflite_accuracy"])
     assert result.accuracy >= 0.96
@@ -242,6 +242,6 @@ def test_bundled_model_on_the_validation_folder(validation_folder, tmp_path):
 
 def test_uncertain_answers_are_outside_the_classes(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED, (128, 128, 128)]})
-    result = evaluate(EvalConfig(data, model=model, threshold=0.5, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=model, threshold=0.5, quiet=True))
     assert result.confusion() == (("cat", "(other)"), [[1, 1]])
     assert result.outside() == {"uncertain": 1}

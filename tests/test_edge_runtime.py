@@ -10,9 +10,10 @@ import types
 
 import pytest
 
-from edge import runtime
+from edge import options, runtime
 from edge.classifier import BUNDLED_MODEL as BUNDLED
 from edge.errors import ModelLoadError
+from edge.options import ModelOptions
 from tests.cli_helpers import ROOT, invoke, write_images
 
 
@@ -66,16 +67,19 @@ def test_real_runtime_rejects_a_file_that_is_not_a_model(tmp_path):
 
 
 def test_the_interpreter_gets_half_the_threads(monkeypatch):
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 6)
-    assert runtime.cpu_threads() == 6
-    assert runtime.default_interpreter_threads() == 3
-    assert [runtime.default_interpreter_threads(n) for n in (1, 2, 5, 8)] == [1, 1, 2, 4]
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: None)
-    assert (runtime.cpu_threads(), runtime.default_interpreter_threads()) == (1, 1)
+    monkeypatch.setattr(options.os, "cpu_count", lambda: 6)
+    assert options.threads_in_all() == 6
+    assert options.interpreter_threads() == 3
+    assert [options.interpreter_threads(n) for n in (1, 2, 5, 8)] == [1, 1, 2, 4]
+    assert ModelOptions(threads=5).decoder_threads() == 5
+    assert ModelOptions().interpreter_threads() == 3
+    monkeypatch.setattr(options.os, "cpu_count", lambda: None)
+    assert (options.threads_in_all(), options.interpreter_threads()) == (1, 1)
 
 
 def test_the_runner_splits_threads_through_the_runtime(monkeypatch, tmp_path):
-    """--threads N: N decoders and default_interpreter_threads(N) interpreter threads."""
+    """--threads N: N decoders and interpreter_threads(N) interpreter threads."""
+    import edge.classifier
     import edge.runner
     from edge.config import ClassifyConfig
 
@@ -88,10 +92,10 @@ def test_the_runner_splits_threads_through_the_runtime(monkeypatch, tmp_path):
         seen["interpreter"] = num_threads
         raise Stop
 
-    monkeypatch.setattr(edge.runner, "Classifier", fake_classifier)
+    monkeypatch.setattr(edge.classifier, "Classifier", fake_classifier)
     with pytest.raises(Stop):
         edge.runner.run(ClassifyConfig(paths=(tmp_path,), threads=7))
-    assert seen["interpreter"] == runtime.default_interpreter_threads(7) == 3
+    assert seen["interpreter"] == options.interpreter_threads(7) == 3
 
 
 def _without_default_delegates(monkeypatch):
@@ -193,7 +197,7 @@ def test_info_names_the_runtime_threads_and_kernels(monkeypatch):
     assert normal.exit_code == 0, normal.output
     row = [line for line in normal.stdout.splitlines() if line.startswith("runtime")]
     assert len(row) == 1 and row[0].endswith(
-        f"{runtime.default_interpreter_threads(4)} interpreter threads, XNNPACK applied")
+        f"{options.interpreter_threads(4)} interpreter threads, XNNPACK applied")
     _without_default_delegates(monkeypatch)
     fallback = invoke("--info")
     assert fallback.exit_code == 0, fallback.output
