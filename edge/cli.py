@@ -113,6 +113,9 @@ def classify(
     profile: Annotated[bool, typer.Option(
         "--profile", help="At the end, print CPU ms per image for decode, resize, interpreter "
         "and output (summed over threads) on stderr.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print pawlite's version and exit.", callback=lambda value:
+        _print_version() if value else None, is_eager=True)] = False,
 ) -> None:
     """Classify images with a TFLite model, fast and without TensorFlow.
 
@@ -153,12 +156,23 @@ def classify(
     raise typer.Exit(show_info(config) if info else execute(config))
 
 
+def _print_version() -> None:
+    from importlib import metadata
+
+    try:
+        version = metadata.version("pawlite")
+    except metadata.PackageNotFoundError:
+        version = "(not installed: run from a source tree)"
+    sys.stdout.write(f"pawlite {version}\n")
+    raise typer.Exit(EXIT_OK)
+
+
 def show_info(config: ClassifyConfig) -> int:
     """Print the model description for --info; returns the exit status."""
     from edge.describe import describe_model, format_description
 
     try:
-        sys.stdout.write(format_description(describe_model(config)))
+        sys.stdout.write(format_description(describe_model(config, config.exif_rotate)))
     except UsageError as e:
         return _usage_error(str(e))
     except ModelLoadError as e:

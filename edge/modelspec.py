@@ -37,7 +37,8 @@ NORMALIZATION_HINT = (
     "Pass --mean and --std (input = (pixel - mean) / std, one value or one per channel): "
     "--mean 127.5 --std 127.5 for inputs in [-1, 1] (Teachable Machine's model_unquant.tflite, "
     "MobileNet, EfficientNet-Lite), --mean 0 --std 255 for [0, 1], --mean 0 --std 1 for raw "
-    "0..255 pixels. `python -m export describe` can write them into the model once."
+    "0..255 pixels. `python -m edge.describe MODEL --mean M --std S -o OUT` writes them "
+    "into the model once."
 )
 
 

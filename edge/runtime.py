@@ -93,6 +93,20 @@ def find_runtime() -> Runtime:
     raise ModelLoadError(INSTALL_HINT)
 
 
+def flatbuffer_schema():
+    """The TFLite flatbuffer schema (generated Python) of the installed runtime, to re-pack a
+    model with metadata: LiteRT ships it, else a development machine's TensorFlow. Raises
+    ModelLoadError when neither is installed (tflite-runtime has none)."""
+    for module_name in ("ai_edge_litert.schema_py_generated",
+                        "tensorflow.lite.python.schema_py_generated"):
+        try:
+            return importlib.import_module(module_name)
+        except ImportError:
+            continue
+    raise ModelLoadError("writing metadata into a model needs the TFLite schema that "
+                         "ai-edge-litert ships: pip install ai-edge-litert (or TensorFlow).")
+
+
 def runtime_version(runtime: Runtime) -> str:
     """The installed version of the runtime's package: its top module's `__version__` (the
     package metadata costs ~45 ms to search at start-up), else the metadata."""
