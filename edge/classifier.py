@@ -22,7 +22,7 @@ from edge.heap import TRIM_EVERY, release_free_memory
 from edge.modelspec import pick_output, resolve_spec
 from edge.options import ModelOptions, interpreter_threads, threads_in_all
 from edge.pipeline import ordered_batches
-from edge.runtime import open_interpreter
+from edge.runtime import open_interpreter, runtime_log
 from edge.scores import dequantize, prepare_input, softmax, top_k, two_classes
 
 if TYPE_CHECKING:
@@ -138,8 +138,9 @@ class Classifier:
         if n != self._batch and self._dynamic_batch:
             shape = ([n, *self.input_size, 3] if self.spec.input.layout == "NHWC"
                      else [n, 3, *self.input_size])
-            self.interpreter.resize_tensor_input(self._input["index"], shape)
-            self.interpreter.allocate_tensors()
+            with runtime_log():
+                self.interpreter.resize_tensor_input(self._input["index"], shape)
+                self.interpreter.allocate_tensors()
             self._batch = n
         if n < self._batch:
             pad = np.zeros((self._batch - n, *batch.shape[1:]), batch.dtype)

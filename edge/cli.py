@@ -113,6 +113,9 @@ def classify(
     profile: Annotated[bool, typer.Option(
         "--profile", help="At the end, print CPU ms per image for decode, resize, interpreter "
         "and output (summed over threads) on stderr.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="Also show the TFLite runtime's own INFO lines (e.g. which delegate "
+        "it created); its errors are always shown.")] = False,
     version: Annotated[bool, typer.Option(
         "--version", help="Print pawlite's version and exit.", callback=lambda value:
         _print_version() if value else None, is_eager=True)] = False,
@@ -129,6 +132,8 @@ def classify(
             + " would be lost: write the rows to a file with -o FILE, or run with stdout "
             "open."))
     given = locals()
+    if verbose:
+        logging.getLogger("edge").setLevel(logging.INFO)
     try:
         model_options = ModelOptions.values_from(
             {f.name: given[f.name] for f in ModelOptions.option_fields()})
@@ -210,7 +215,10 @@ def evaluate_folder(config: EvalConfig) -> int:
     report = sys.stderr if config.output == STDOUT else sys.stdout
     report.write(format_report(result))
     if not config.quiet:
-        sys.stderr.write(f"evaluated {len(result.outcomes)} images in {result.elapsed:.1f} s"
+        from edge.text import count
+
+        sys.stderr.write(f"evaluated {count(len(result.outcomes), 'image')} in "
+                         f"{result.elapsed:.1f} s"
                          + (f"; placed {result.sorted} in {config.sort_into}"
                             if result.sorted else "") + "\n")
     if result.write_error:

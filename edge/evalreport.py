@@ -10,6 +10,7 @@ from typing import TextIO
 
 from edge.config import STDOUT
 from edge.evalresult import OTHER, EvalResult, Outcome
+from edge.text import count
 
 COLUMNS = ("path", "true", "predicted", "confidence", "correct", "error_kind", "error_message",
            "placed")
@@ -44,12 +45,12 @@ def format_report(result: EvalResult) -> str:
         lines += [f"  {o.path}  [{o.error_kind}] {o.error_message}" for o in result.failed]
     notes = []
     if result.stray:
-        notes.append(f"not evaluated: {_count(result.stray, 'file')} beside the class folders "
+        notes.append(f"not evaluated: {count(result.stray, 'file')} beside the class folders "
                      "(only DIR/<class>/* is)")
     if result.skipped:
-        notes.append(f"skipped {_count(result.skipped, 'non-image file')}")
+        notes.append(f"skipped {count(result.skipped, 'non-image file')}")
     if result.skipped_links:
-        notes.append(f"skipped {_count(result.skipped_links, 'symlinked folder')} leading "
+        notes.append(f"skipped {count(result.skipped_links, 'symlinked folder')} leading "
                      "outside the evaluated folder")
     for folder, why in result.unreadable:
         notes.append(f"could not read the folder {folder} ({why}): its images are not in "
@@ -92,10 +93,6 @@ def _wrong_line(outcome: Outcome, width: int) -> str:
     pair = f"{outcome.true} as {outcome.predicted}"
     line = f"  {pair:<{width}}  {outcome.confidence:.2f}  {outcome.path}"
     return line + (f"  -> {outcome.placed}" if outcome.placed else "")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _percent(value: float | None) -> str:

@@ -14,10 +14,14 @@ measured. The only trace is in the graph: XNNPACK replaces the ops it takes by D
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 
 from edge.errors import ModelLoadError
@@ -107,6 +111,44 @@ def flatbuffer_schema():
                          "ai-edge-litert ships: pip install ai-edge-litert (or TensorFlow).")
 
 
+# What the C++ runtime prints to fd 2 as a matter of course (its INFO lines, e.g. "INFO: Created
+# TensorFlow Lite XNNPACK delegate for CPU."): shown only when the `edge` logger is at INFO
+# (`edge-classify --verbose`, the handler's LOG_LEVEL=INFO). Anything else it prints, such as an
+# ERROR line, is passed on as it came.
+_ROUTINE = re.compile(r"^INFO: ")
+_FD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def runtime_log():
+    """Hold what the runtime writes to file descriptor 2 while the block runs (creating the
+    interpreter and allocating its tensors, where it announces its delegates), then write it
+    to stderr without its routine INFO lines unless the `edge` logger shows INFO."""
+    with _FD_LOCK, tempfile.TemporaryFile() as held:
+        try:
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", "replace")
+    verbose = logging.getLogger("edge").isEnabledFor(logging.INFO)
+    kept = [line for line in text.splitlines(keepends=True)
+            if verbose or not _ROUTINE.match(line)]
+    if kept:
+        try:
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):  # stderr closed: the descriptor itself
+            os.write(2, "".join(kept).encode())
+
+
 def runtime_version(runtime: Runtime) -> str:
     """The installed version of the runtime's package: its top module's `__version__` (the
     package metadata costs ~45 ms to search at start-up), else the metadata."""
@@ -150,8 +192,10 @@ def open_interpreter(model_path: str | os.PathLike, num_threads: int | None = No
         raise ModelLoadError(f"{model_path}: model file not found. Pass --model PATH to a .tflite.")
     threads = num_threads or interpreter_threads()
     try:
-        interpreter = runtime.interpreter_class(model_path=str(model_path), num_threads=threads)
-        interpreter.allocate_tensors()
+        with runtime_log():
+            interpreter = runtime.interpreter_class(model_path=str(model_path),
+                                                    num_threads=threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError, OSError) as e:
         raise ModelLoadError(
             f"{model_path}: not a TFLite model this runtime ({runtime.name}) can load: {e}"

@@ -235,7 +235,7 @@ def test_symlinked_folder_leading_outside_is_not_entered(tmp_path, model):
     assert sorted(Path(r["path"]).name for r in csv_rows(out.read_text())) == [
         "img 00.jpg", "img 01.jpg", "sub 00.jpg"]
     assert sorted(p.name for p in outside.iterdir()) == ["keep 00.jpg", "keep 01.jpg"]
-    assert "skipped 1 symlinked folders leading outside the inputs" in result.stderr
+    assert "skipped 1 symlinked folder leading outside the inputs" in result.stderr
     named = invoke(folder / "link", "--model", model, "-q")  # named: classified, not moved
     assert len(csv_rows(named.stdout)) == 2
 

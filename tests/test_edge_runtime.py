@@ -202,3 +202,31 @@ def test_info_names_the_runtime_threads_and_kernels(monkeypatch):
     fallback = invoke("--info")
     assert fallback.exit_code == 0, fallback.output
     assert "XNNPACK NOT applied (builtin kernels)" in fallback.stdout
+
+
+def test_the_runtime_info_line_shows_only_with_verbose(tmp_path):
+    """The C++ runtime announces its delegate on file descriptor 2; edge keeps it for
+    --verbose, and passes on anything else the runtime prints."""
+    write_images(tmp_path / "in", n=1)
+    quiet = spawn_cli(tmp_path / "in")
+    verbose = spawn_cli(tmp_path / "in", "--verbose")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr
+    assert "classified 1 image in" in quiet.stderr
+    assert not any(line.startswith("INFO: ") for line in quiet.stderr.splitlines())
+    if runtime.find_runtime().name != "tensorflow":
+        assert "INFO: Created TensorFlow Lite XNNPACK delegate" in verbose.stderr
+
+
+def test_what_the_runtime_prints_besides_info_is_passed_on(capfd):
+    import os
+
+    with runtime.runtime_log():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"ERROR: something the runtime could not do\n")
+    err = capfd.readouterr().err
+    assert "ERROR: something the runtime could not do" in err and "INFO: " not in err
+
+
+def spawn_cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edge", *map(str, args), "-o", "-"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
