@@ -217,8 +217,10 @@ def evaluate_folder(config: EvalConfig) -> int:
     if not config.quiet:
         from edge.text import count
 
+        evidence = result.evidence()
         sys.stderr.write(f"evaluated {count(len(result.outcomes), 'image')} in "
                          f"{result.elapsed:.1f} s"
+                         + (f": accuracy {evidence.figure()}" if evidence else "")
                          + (f"; placed {result.sorted} in {config.sort_into}"
                             if result.sorted else "") + "\n")
     if result.write_error:

@@ -23,11 +23,9 @@ def format_report(result: EvalResult) -> str:
     lines = [f"model     {result.model_name}",
              "folders   " + ", ".join(name if name == label else f"{name} -> {label}"
                                       for name, label in result.folders)]
-    scored = result.scored
-    correct = sum(o.correct for o in scored)
-    accuracy = result.accuracy
-    lines.append(f"accuracy  {_percent(accuracy)}  ({correct} of {len(scored)} images"
-                 + (f"; {len(result.failed)} could not be read)" if result.failed else ")"))
+    evidence = result.evidence()
+    lines.append(f"accuracy  {evidence.figure() if evidence else '- (no image scored)'}"
+                 + (f"; {len(result.failed)} could not be read" if result.failed else ""))
     lines += ["", *_per_class(result), "", *_matrix(result)]
     outside = result.outside()
     if outside:

@@ -44,7 +44,8 @@ def test_known_confusion_matrix_in_the_terminal(tmp_path, model):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "folders   cats -> cat, Dogs -> dog, bird" in lines
-    assert "accuracy  72.7%  (8 of 11 images)" in lines
+    assert "accuracy  72.73% (8/11, 95% CI 43.4-90.3%)" in lines
+    assert result.stderr.rstrip().endswith(": accuracy 72.73% (8/11, 95% CI 43.4-90.3%)")
     table = lines[lines.index("true \\ predicted    cat    dog   bird"):][:4]
     assert table[1:] == ["cat                   3      1      0",
                          "dog                   0      2      1",
@@ -87,7 +88,7 @@ def test_unreadable_images_are_listed_not_scored(tmp_path, model):
     (data / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a JPEG")
     result = invoke("--eval", data, "--model", model)
     assert result.exit_code == 1  # as a plain run: some files could not be classified
-    assert "accuracy  100.0%  (2 of 2 images; 1 could not be read)" in result.stdout
+    assert "accuracy  100.00% (2/2, 95% CI 34.2-100.0%); 1 could not be read" in result.stdout
     assert "could not be read (1, not scored):" in result.stdout
     assert f"{data / 'dog' / 'broken.jpg'}  [not-an-image]" in result.stdout
 
@@ -113,7 +114,7 @@ def test_sort_into_inside_the_folder_is_never_read(tmp_path, model):
     for _ in range(2):  # the second run finds _review and its copies: neither a class nor input
         result = invoke("--eval", data, "--model", model, "--sort-into", review, "--mode", "move")
         assert result.exit_code == 0, result.output
-    assert "accuracy  100.0%  (8 of 8 images)" in result.stdout
+    assert "accuracy  100.00% (8/8, 95% CI 67.6-100.0%)" in result.stdout
     assert sorted(p.name for p in (review / "wrong").rglob("*.jpg")) == ["b2.jpg", "c3.jpg",
                                                                        "d2.jpg"]
     assert not (data / "cats" / "c3.jpg").exists()
@@ -178,7 +179,7 @@ def test_rows_on_stdout_move_the_report_to_stderr(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED]})
     result = invoke("--eval", data, "--model", model, "-o", "-")
     assert csv_rows(result.stdout)[0]["predicted"] == "cat"
-    assert "accuracy  100.0%" in result.stderr
+    assert "accuracy  100.00% (" in result.stderr
 
 
 @pytest.mark.parametrize("folders, labels, expected", [
