@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edge.decode import load_image
 from edge.errors import ImageError, ModelLoadError
-from edge.heap import TRIM_EVERY, release_free_memory
-from edge.modelspec import pick_output, resolve_spec
+from edge.modelfile.modelspec import pick_output, resolve_spec
 from edge.options import ModelOptions, interpreter_threads, threads_in_all
-from edge.pipeline import ordered_batches
+from edge.pixels.decode import load_image
+from edge.run.heap import TRIM_EVERY, release_free_memory
+from edge.run.pipeline import ordered_batches
 from edge.runtime import open_interpreter, runtime_log
 from edge.scores import dequantize, prepare_input, softmax, top_k, two_classes
 
 if TYPE_CHECKING:
-    from edge.stageprofile import StageProfile
+    from edge.run.stageprofile import StageProfile
 
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / "cats_vs_dogs_int8.tflite"
 UNCERTAIN = "uncertain"
@@ -77,7 +77,7 @@ class Classifier:
     metadata does not give their normalization. `resize=None` uses the method recorded in the
     metadata; `crop="center"` crops to the input's aspect ratio first. `num_threads=None`
     gives the interpreter `edge.options.interpreter_threads()`. The rules are in
-    `edge.modelspec`; `self.spec` says what was decided and why, `self.kernels`
+    `edge.modelfile.modelspec`; `self.spec` says what was decided and why, `self.kernels`
     (`edge.runtime.Kernels`) which runtime and kernels run it. Not thread-safe: one
     interpreter, one caller at a time.
     """

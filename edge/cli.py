@@ -1,4 +1,4 @@
-"""`edge-classify`: parse options into a ClassifyConfig, call `edge.runner.run`, map errors to
+"""`edge-classify`: parse options into a ClassifyConfig, call `edge.run.runner.run`, map errors to
 exit codes. No work happens here."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from edge.errors import EdgeError, ModelLoadError, ResumeError, UsageError
 from edge.options import ModelOptions
 
 if TYPE_CHECKING:
-    from edge.evaluate import EvalConfig
+    from edge.evaluation.evaluate import EvalConfig
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _STDOUT_CLOSED = False
@@ -144,7 +144,7 @@ def classify(
                                           ("--watch", watch), ("--top-k", top_k != 1)) if used]
         if unused:
             raise typer.Exit(_usage_error(f"--eval takes no {', '.join(unused)}."))
-        from edge.evaluate import EvalConfig as Config
+        from edge.evaluation.evaluate import EvalConfig as Config
     elif not paths and not info:
         raise typer.Exit(_usage_error("name the images to classify (files or folders), "
                                       "or pass --info."))
@@ -188,7 +188,7 @@ def show_info(config: ClassifyConfig) -> int:
 
 def execute(config: ClassifyConfig) -> int:
     """Run with Ctrl-C handling and error reporting; returns the exit status."""
-    from edge.runner import run
+    from edge.run.runner import run
 
     summary, status = _guarded(
         lambda stop: run(config, stop=stop), config.quiet,
@@ -205,8 +205,8 @@ def execute(config: ClassifyConfig) -> int:
 
 def evaluate_folder(config: EvalConfig) -> int:
     """--eval: print the report (on stderr when the rows go to stdout); the exit status."""
-    from edge.evalreport import format_report
-    from edge.evaluate import evaluate
+    from edge.evaluation.evalreport import format_report
+    from edge.evaluation.evaluate import evaluate
 
     result, status = _guarded(lambda stop: evaluate(config, stop=stop), config.quiet,
                               "aborted before the report")

@@ -15,7 +15,7 @@ STDOUT = Path("-")
 
 @dataclass(frozen=True)
 class ClassifyConfig(ModelOptions):
-    """Built by the CLI (or by a caller) and handed to `edge.runner.run`: the model options
+    """Built by the CLI (or by a caller) and handed to `edge.run.runner.run`: the model options
     (`edge.options.ModelOptions`, keyword-only) and what the run does with the answers.
 
     `output=None` prints a table on a terminal and CSV when stdout is piped; `Path("-")` is

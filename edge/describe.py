@@ -1,14 +1,15 @@
 """What edge reads from a model, and writing it into a model someone else made.
 
 `edge-classify --info`: a preprocessing mismatch gives confident, wrong labels rather than an
-error, so the one way to debug it is to see every decision of `edge.modelspec` with the place
-it came from, and the kernels that will run it (a run without XNNPACK rounds int8 differently).
+error, so the one way to debug it is to see every decision of `edge.modelfile.modelspec` with
+the place it came from, and the kernels that will run it (a run without XNNPACK rounds int8
+differently).
 
 `python -m edge.describe MODEL -o OUT`: a bare classifier (Teachable Machine, an old zoo model)
 needs `--labels` and maybe `--mean/--std` on every run, and MediaPipe Tasks refuses it
 outright. Writing its labels and normalization into the file once, in the layout MediaPipe and
 the TFLite Task Library read, makes it run without flags everywhere. It needs no TensorFlow
-(`edge.metadata_writer`), so it runs where edge runs; what edge reads from the result is
+(`edge.modelfile.metadata_writer`), so it runs where edge runs; what edge reads from the result is
 printed afterwards, the description `--info` gives.
 """
 
@@ -58,7 +59,7 @@ def describe(config: DescribeConfig) -> list[tuple[str, str]]:
     """Write `config.out`; returns edge's description of the written model. Raises UsageError
     for an output that cannot be written, ModelLoadError for a model that cannot be read."""
     from edge.classifier import Classifier, open_classifier
-    from edge.metadata_writer import build_model_metadata, populate
+    from edge.modelfile.metadata_writer import build_model_metadata, populate
 
     if config.model is None:
         raise UsageError("name the model to describe.")

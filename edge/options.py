@@ -73,8 +73,8 @@ def option(flag: str, env: str, parse: Callable[[str, str], object]) -> dict:
 @dataclass(frozen=True, kw_only=True)
 class ModelOptions:
     """`model=None` is the bundled model; `mean`/`std` (one value or three) normalize a float
-    model that does not say how (see edge.modelspec); `crop`/`resize` how photos are fitted
-    to the input (None: the model's own); `threads=None` uses every CPU core: that many
+    model that does not say how (see edge.modelfile.modelspec); `crop`/`resize` how photos are
+    fitted to the input (None: the model's own); `threads=None` uses every CPU core: that many
     decoder threads, half as many interpreter threads."""
 
     model: Path | None = field(default=None, metadata=option(
@@ -144,7 +144,7 @@ def threads_in_all(threads: int | None = None) -> int:
 
 def interpreter_threads(threads: int | None = None) -> int:
     """Half of the threads for the interpreter: decoding runs beside inference on the other
-    half (see edge.pipeline). The one place that split is decided."""
+    half (see edge.run.pipeline). The one place that split is decided."""
     return max(1, threads_in_all(threads) // 2)
 
 

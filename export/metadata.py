@@ -1,6 +1,6 @@
 """pawlite's own model files: `pawlite.json` and the labels beside the standard TFLite
-Metadata, which `edge.metadata_writer` writes (export and `python -m edge.describe` share it),
-and a reader of that metadata for the tests.
+Metadata, which `edge.modelfile.metadata_writer` writes (export and `python -m edge.describe`
+share it), and a reader of that metadata for the tests.
 
 `pawlite.json` in the zip after the flatbuffer is what `edge` reads with `zipfile` alone.
 """
@@ -13,7 +13,7 @@ import flatbuffers
 from flatbuffers import number_types as N
 from flatbuffers.table import Table
 
-from edge.metadata_writer import (  # noqa: F401  (export's writers use them through here)
+from edge.modelfile.metadata_writer import (  # noqa: F401  (export's writers use them through here)
     COLOR_RGB,
     CONTENT_FEATURE,
     CONTENT_IMAGE,

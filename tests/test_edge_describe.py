@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 from edge.classifier import Classifier
-from edge.modelspec import NORMALIZATION_HINT
-from edge.tflite_metadata import read_tflite_metadata
+from edge.modelfile.modelspec import NORMALIZATION_HINT
+from edge.modelfile.tflite_metadata import read_tflite_metadata
 from tests.cli_helpers import ROOT
 from tests.edge_helpers import MODELS
 

@@ -8,9 +8,9 @@ import zipfile
 import pytest
 
 from edge.classifier import BUNDLED_MODEL
-from edge.classmatch import match_folders
 from edge.errors import UsageError
-from edge.evaluate import EvalConfig, evaluate
+from edge.evaluation.classmatch import match_folders
+from edge.evaluation.evaluate import EvalConfig, evaluate
 from tests.cli_helpers import csv_rows, invoke
 from tests.conftest import SHARED, SHARED_ZIP
 from tests.edge_helpers import build_model, save, solid

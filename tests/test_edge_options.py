@@ -11,7 +11,7 @@ import typer
 
 from edge.cli import app
 from edge.config import ClassifyConfig
-from edge.evaluate import EvalConfig
+from edge.evaluation.evaluate import EvalConfig
 from edge.options import ModelOptions, option
 from edge.serverless.config import ConfigError, ServerlessConfig
 

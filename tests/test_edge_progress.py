@@ -1,9 +1,9 @@
-"""edge.progress: the summary lines and the terminal progress line."""
+"""edge.run.progress: the summary lines and the terminal progress line."""
 
 import io
 
 from edge.classifier import Result
-from edge.progress import Progress, Summary
+from edge.run.progress import Progress, Summary
 from edge.runtime import Kernels
 
 

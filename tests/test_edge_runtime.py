@@ -80,7 +80,7 @@ def test_the_interpreter_gets_half_the_threads(monkeypatch):
 def test_the_runner_splits_threads_through_the_runtime(monkeypatch, tmp_path):
     """--threads N: N decoders and interpreter_threads(N) interpreter threads."""
     import edge.classifier
-    import edge.runner
+    import edge.run.runner
     from edge.config import ClassifyConfig
 
     seen = {}
@@ -94,7 +94,7 @@ def test_the_runner_splits_threads_through_the_runtime(monkeypatch, tmp_path):
 
     monkeypatch.setattr(edge.classifier, "Classifier", fake_classifier)
     with pytest.raises(Stop):
-        edge.runner.run(ClassifyConfig(paths=(tmp_path,), threads=7))
+        edge.run.runner.run(ClassifyConfig(paths=(tmp_path,), threads=7))
     assert seen["interpreter"] == options.interpreter_threads(7) == 3
 
 

@@ -160,12 +160,12 @@ def test_eval_output_that_cannot_be_written_fails_before_classifying(tmp_path, m
 
 def test_eval_rows_that_cannot_be_written_still_show_the_report(tmp_path, model, monkeypatch):
     write_images(tmp_path / "ev" / "cats", 1)
-    import edge.evalreport
+    import edge.evaluation.evalreport
 
     def denied(*args):
         raise PermissionError(13, "Permission denied", str(tmp_path / ".rows.csv.tmp"))
 
-    monkeypatch.setattr(edge.evalreport, "_write", denied)
+    monkeypatch.setattr(edge.evaluation.evalreport, "_write", denied)
     result = invoke("--eval", tmp_path / "ev", "--model", model, "-o", tmp_path / "rows.csv")
     assert result.exit_code == 1
     assert "accuracy" in result.stdout

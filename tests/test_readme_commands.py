@@ -68,7 +68,7 @@ def test_the_readme_has_runnable_blocks_and_only_known_options():
 
 def _class_names() -> list[str]:
     from edge.classifier import BUNDLED_MODEL
-    from edge.modelinfo import read_model_info
+    from edge.modelfile.modelinfo import read_model_info
 
     return list(read_model_info(BUNDLED_MODEL).class_names)
 

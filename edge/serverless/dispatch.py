@@ -29,8 +29,8 @@ import threading
 import time
 
 from edge.classifier import open_classifier
-from edge.decode import silence_pillow_warnings
 from edge.errors import EdgeError
+from edge.pixels.decode import silence_pillow_warnings
 from edge.serverless.batch import decode_token, encode_token, run_batch
 from edge.serverless.config import ServerlessConfig
 from edge.serverless.events import EventError, ParsedEvent, parse_event

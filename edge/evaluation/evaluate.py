@@ -2,8 +2,8 @@
 
 The images go through the same classifier, decoding threads and pixel path as a plain run, so
 the figures are what the device will do. Class folders are matched to the model's labels by
-`edge.classmatch`; images that cannot be read are counted and listed, never scored. With
---sort-into OUT, each misclassified image is placed (by `edge.sorting`'s rules) under
+`edge.evaluation.classmatch`; images that cannot be read are counted and listed, never scored. With
+--sort-into OUT, each misclassified image is placed (by `edge.run.sorting`'s rules) under
 `OUT/wrong/<true>-as-<predicted>/`, and OUT is never read as input. A --threshold answer of
 "uncertain" counts as a prediction outside the folders' classes.
 """
@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.classifier import Classifier, Result, open_classifier
-from edge.classmatch import match_folders
 from edge.config import STDOUT, ClassifyConfig
-from edge.decode import silence_pillow_warnings
 from edge.errors import UsageError
-from edge.evalreport import write_rows
-from edge.evalresult import EvalResult, Outcome
-from edge.files import FileWalker, inside
-from edge.outputguard import check_not_replacing, lock_path, locked
-from edge.progress import Progress, Summary, is_terminal
-from edge.runner import check_layout
-from edge.sorting import Sorter
+from edge.evaluation.classmatch import match_folders
+from edge.evaluation.evalreport import write_rows
+from edge.evaluation.evalresult import EvalResult, Outcome
+from edge.pixels.decode import silence_pillow_warnings
+from edge.run.files import FileWalker, inside
+from edge.run.outputguard import check_not_replacing, lock_path, locked
+from edge.run.progress import Progress, Summary, is_terminal
+from edge.run.runner import check_layout
+from edge.run.sorting import Sorter
 
 WRONG = "wrong"
 

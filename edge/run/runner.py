@@ -18,15 +18,15 @@ from typing import TextIO
 
 from edge.classifier import BUNDLED_MODEL, UNCERTAIN, Classifier, open_classifier
 from edge.config import STDOUT, ClassifyConfig
-from edge.decode import silence_pillow_warnings
 from edge.errors import EdgeError, ResumeError, UsageError
-from edge.files import FileWalker, inside, looks_like_image, signature, watch
-from edge.outputguard import check_not_read, check_not_replacing, lock_path, locked
-from edge.outputs import open_writer, read_output, row_key
-from edge.progress import Progress, Summary, is_terminal
-from edge.runrecord import RunRecord, sha256_of
-from edge.sorting import Sorter
-from edge.stageprofile import StageProfile
+from edge.pixels.decode import silence_pillow_warnings
+from edge.run.files import FileWalker, inside, looks_like_image, signature, watch
+from edge.run.outputguard import check_not_read, check_not_replacing, lock_path, locked
+from edge.run.outputs import open_writer, read_output, row_key
+from edge.run.progress import Progress, Summary, is_terminal
+from edge.run.runrecord import RunRecord, sha256_of
+from edge.run.sorting import Sorter
+from edge.run.stageprofile import StageProfile
 
 log = logging.getLogger(__name__)
 

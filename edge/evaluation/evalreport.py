@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.config import STDOUT
-from edge.evalresult import OTHER, EvalResult, Outcome
+from edge.evaluation.evalresult import OTHER, EvalResult, Outcome
 from edge.text import count
 
 COLUMNS = ("path", "true", "predicted", "confidence", "correct", "error_kind", "error_message",

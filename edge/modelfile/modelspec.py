@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edge.decode import FOREIGN_RESIZE
 from edge.errors import ModelLoadError, UsageError
-from edge.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
+from edge.modelfile.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
+from edge.modelfile.tflite_metadata import TfliteMetadata, read_tflite_metadata
 from edge.options import RESIZE_METHODS, check_pixels, parse_numbers
-from edge.tflite_metadata import TfliteMetadata, read_tflite_metadata
+from edge.pixels.decode import FOREIGN_RESIZE
 
 PROBABILITY_OPS = ("SOFTMAX", "LOGISTIC")
 NORMALIZATION_HINT = (
