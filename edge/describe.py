@@ -142,7 +142,8 @@ def command_app() -> typer.Typer:
 
     def command(
         model: Annotated[Path, typer.Argument(
-            help="A .tflite image classifier made by another tool.", show_default=False)],
+            metavar="MODEL", help="A .tflite image classifier made by another tool.",
+            show_default=False)],
         out: Annotated[Path, typer.Option(
             "--out", "-o", help="Where to write the described model.", show_default=False)],
         labels: Annotated[Path | None, typer.Option(
