@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edge.decode import load_image
 from edge.errors import ImageError, ModelLoadError
-from edge.heap import TRIM_EVERY, release_free_memory
-from edge.modelspec import pick_output, resolve_spec
-from edge.pipeline import ordered_batches
-from edge.runtime import cpu_threads, open_interpreter
+from edge.modelfile.modelspec import pick_output, resolve_spec
+from edge.options import ModelOptions, interpreter_threads, threads_in_all
+from edge.pixels.decode import load_image
+from edge.run.heap import TRIM_EVERY, release_free_memory
+from edge.run.pipeline import ordered_batches
+from edge.runtime import open_interpreter, runtime_log
 from edge.scores import dequantize, prepare_input, softmax, top_k, two_classes
 
 if TYPE_CHECKING:
-    from edge.stageprofile import StageProfile
+    from edge.run.stageprofile import StageProfile
 
 BUNDLED_MODEL = Path(__file__).resolve().parent / "models" / "cats_vs_dogs_int8.tflite"
 UNCERTAIN = "uncertain"
@@ -75,8 +76,8 @@ class Classifier:
     overrides the model's own. `mean`/`std` (one value or three) are for float models whose
     metadata does not give their normalization. `resize=None` uses the method recorded in the
     metadata; `crop="center"` crops to the input's aspect ratio first. `num_threads=None`
-    gives the interpreter `edge.runtime.default_interpreter_threads()`. The rules are in
-    `edge.modelspec`; `self.spec` says what was decided and why, `self.kernels`
+    gives the interpreter `edge.options.interpreter_threads()`. The rules are in
+    `edge.modelfile.modelspec`; `self.spec` says what was decided and why, `self.kernels`
     (`edge.runtime.Kernels`) which runtime and kernels run it. Not thread-safe: one
     interpreter, one caller at a time.
     """
@@ -137,8 +138,9 @@ class Classifier:
         if n != self._batch and self._dynamic_batch:
             shape = ([n, *self.input_size, 3] if self.spec.input.layout == "NHWC"
                      else [n, 3, *self.input_size])
-            self.interpreter.resize_tensor_input(self._input["index"], shape)
-            self.interpreter.allocate_tensors()
+            with runtime_log():
+                self.interpreter.resize_tensor_input(self._input["index"], shape)
+                self.interpreter.allocate_tensors()
             self._batch = n
         if n < self._batch:
             pad = np.zeros((self._batch - n, *batch.shape[1:]), batch.dtype)
@@ -170,7 +172,7 @@ class Classifier:
         a bounded window, so they yield the CPU when inference is the bottleneck) while this
         thread invokes the interpreter, which releases the GIL. `profile` times each stage.
         """
-        workers = workers or cpu_threads()
+        workers = workers or threads_in_all()
         load = partial(self.load, profile=profile) if profile else self.load
         since_trim = 0
         for batch in ordered_batches(paths, load, max(1, batch_size), workers):
@@ -201,3 +203,11 @@ def _error_result(path: str, error: BaseException) -> Result:
     if isinstance(error, ImageError):
         return Result(path, error_kind=error.kind, error_message=str(error))
     return Result(path, error_kind="error", error_message=f"{type(error).__name__}: {error}")
+
+
+def open_classifier(options: ModelOptions, exif_rotate: bool = True) -> Classifier:
+    """The one place a Classifier is built from model options (a run, --eval, --info, the
+    serverless handler): the interpreter gets its share of the options' threads."""
+    return Classifier(options.model, options.labels, interpreter_threads(options.threads),
+                      resize=options.resize, exif_rotate=exif_rotate, mean=options.mean,
+                      std=options.std, crop=options.crop)

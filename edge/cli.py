@@ -1,4 +1,4 @@
-"""`edge-classify`: parse options into a ClassifyConfig, call `edge.runner.run`, map errors to
+"""`edge-classify`: parse options into a ClassifyConfig, call `edge.run.runner.run`, map errors to
 exit codes. No work happens here."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import typer
 
 from edge.config import STDOUT, ClassifyConfig
 from edge.errors import EdgeError, ModelLoadError, ResumeError, UsageError
+from edge.options import ModelOptions
 
 if TYPE_CHECKING:
-    from edge.evaluate import EvalConfig
+    from edge.evaluation.evaluate import EvalConfig
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_MODEL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _STDOUT_CLOSED = False
@@ -112,6 +113,12 @@ def classify(
     profile: Annotated[bool, typer.Option(
         "--profile", help="At the end, print CPU ms per image for decode, resize, interpreter "
         "and output (summed over threads) on stderr.")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", help="Also show the TFLite runtime's own INFO lines (e.g. which delegate "
+        "it created); its errors are always shown.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print pawlite's version and exit.", callback=lambda value:
+        _print_version() if value else None, is_eager=True)] = False,
 ) -> None:
     """Classify images with a TFLite model, fast and without TensorFlow.
 
@@ -119,41 +126,50 @@ def classify(
     TFLite Metadata models (MediaPipe, Model Maker, TFLite/Coral zoo) and bare models with
     --labels (and --mean/--std when the input is float). Check with --info --model FILE.
     """
-    from edge.modelspec import parse_numbers
-
     if _STDOUT_CLOSED and (info or eval_dir is not None or output in (None, STDOUT)):
         raise typer.Exit(_usage_error(
             "standard output is closed, so the " + ("report" if eval_dir or info else "rows")
             + " would be lost: write the rows to a file with -o FILE, or run with stdout "
             "open."))
+    given = locals()
+    if verbose:
+        logging.getLogger("edge").setLevel(logging.INFO)
     try:
-        mean_values, std_values = parse_numbers(mean, "--mean"), parse_numbers(std, "--std")
+        model_options = ModelOptions.values_from(
+            {f.name: given[f.name] for f in ModelOptions.option_fields()})
     except UsageError as e:
         raise typer.Exit(_usage_error(str(e))) from None
     if eval_dir is not None:
-        given = [name for name, used in (("PATH", paths), ("--info", info), ("--resume", resume),
-                                         ("--watch", watch), ("--top-k", top_k != 1)) if used]
-        if given:
-            raise typer.Exit(_usage_error(f"--eval takes no {', '.join(given)}."))
-        from edge.evaluate import EvalConfig
-
-        raise typer.Exit(evaluate_folder(EvalConfig(
-            eval_dir, model=model, labels=labels, mean=mean_values, std=std_values, crop=crop,
-            exif_rotate=exif_rotate, threshold=threshold, threads=threads, batch=batch,
-            sort_into=sort_into, mode=mode, dry_run=dry_run, output=output, format=format,
-            quiet=quiet, recursive=recursive, overwrite=overwrite, resize=resize)))
-    if not paths and not info:
+        unused = [name for name, used in (("PATH", paths), ("--info", info), ("--resume", resume),
+                                          ("--watch", watch), ("--top-k", top_k != 1)) if used]
+        if unused:
+            raise typer.Exit(_usage_error(f"--eval takes no {', '.join(unused)}."))
+        from edge.evaluation.evaluate import EvalConfig as Config
+    elif not paths and not info:
         raise typer.Exit(_usage_error("name the images to classify (files or folders), "
                                       "or pass --info."))
-    config = ClassifyConfig(
-        paths=tuple(paths or ()), model=model, labels=labels, output=output, format=format,
-        top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode, dry_run=dry_run,
-        resume=resume, watch=watch, watch_interval=interval, threads=threads, batch=batch,
-        quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, mean=mean_values,
-        std=std_values, crop=crop, watch_settle=settle, profile=profile, overwrite=overwrite,
-        resize=resize,
-    )
+    else:
+        Config = ClassifyConfig  # noqa: N806
+    config = Config(
+        paths=(eval_dir,) if eval_dir is not None else tuple(paths or ()), output=output,
+        format=format, top_k=top_k, threshold=threshold, sort_into=sort_into, mode=mode,
+        dry_run=dry_run, resume=resume, watch=watch, watch_interval=interval, batch=batch,
+        quiet=quiet, recursive=recursive, exif_rotate=exif_rotate, watch_settle=settle,
+        profile=profile, overwrite=overwrite, **model_options)
+    if eval_dir is not None:
+        raise typer.Exit(evaluate_folder(config))
     raise typer.Exit(show_info(config) if info else execute(config))
+
+
+def _print_version() -> None:
+    from importlib import metadata
+
+    try:
+        version = metadata.version("pawlite")
+    except metadata.PackageNotFoundError:
+        version = "(not installed: run from a source tree)"
+    sys.stdout.write(f"pawlite {version}\n")
+    raise typer.Exit(EXIT_OK)
 
 
 def show_info(config: ClassifyConfig) -> int:
@@ -161,7 +177,7 @@ def show_info(config: ClassifyConfig) -> int:
     from edge.describe import describe_model, format_description
 
     try:
-        sys.stdout.write(format_description(describe_model(config)))
+        sys.stdout.write(format_description(describe_model(config, config.exif_rotate)))
     except UsageError as e:
         return _usage_error(str(e))
     except ModelLoadError as e:
@@ -172,7 +188,7 @@ def show_info(config: ClassifyConfig) -> int:
 
 def execute(config: ClassifyConfig) -> int:
     """Run with Ctrl-C handling and error reporting; returns the exit status."""
-    from edge.runner import run
+    from edge.run.runner import run
 
     summary, status = _guarded(
         lambda stop: run(config, stop=stop), config.quiet,
@@ -189,8 +205,8 @@ def execute(config: ClassifyConfig) -> int:
 
 def evaluate_folder(config: EvalConfig) -> int:
     """--eval: print the report (on stderr when the rows go to stdout); the exit status."""
-    from edge.evalreport import format_report
-    from edge.evaluate import evaluate
+    from edge.evaluation.evalreport import format_report
+    from edge.evaluation.evaluate import evaluate
 
     result, status = _guarded(lambda stop: evaluate(config, stop=stop), config.quiet,
                               "aborted before the report")
@@ -199,7 +215,12 @@ def evaluate_folder(config: EvalConfig) -> int:
     report = sys.stderr if config.output == STDOUT else sys.stdout
     report.write(format_report(result))
     if not config.quiet:
-        sys.stderr.write(f"evaluated {len(result.outcomes)} images in {result.elapsed:.1f} s"
+        from edge.text import count
+
+        evidence = result.evidence()
+        sys.stderr.write(f"evaluated {count(len(result.outcomes), 'image')} in "
+                         f"{result.elapsed:.1f} s"
+                         + (f": accuracy {evidence.figure()}" if evidence else "")
                          + (f"; placed {result.sorted} in {config.sort_into}"
                             if result.sorted else "") + "\n")
     if result.write_error:

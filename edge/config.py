@@ -6,28 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.errors import UsageError
+from edge.options import ModelOptions, check_pixels
 
 FORMATS = ("csv", "jsonl", "json")
-# Kept here (not imported from edge.decode) so the CLI checks options without numpy or Pillow.
-CROP_MODES = ("none", "center")
-RESIZE_METHODS = ("tf-bilinear", "pillow-bilinear", "asymmetric-bilinear", "antialias")
 SORT_MODES = ("copy", "move", "link")
 STDOUT = Path("-")
 
 
 @dataclass(frozen=True)
-class ClassifyConfig:
-    """Built by the CLI (or by a caller) and handed to `edge.runner.run`.
+class ClassifyConfig(ModelOptions):
+    """Built by the CLI (or by a caller) and handed to `edge.run.runner.run`: the model options
+    (`edge.options.ModelOptions`, keyword-only) and what the run does with the answers.
 
     `output=None` prints a table on a terminal and CSV when stdout is piped; `Path("-")` is
-    stdout. `model=None` is the bundled model; `mean`/`std` (one value or three) normalize
-    a float model that does not say how (see edge.modelspec). `threads=None` uses every CPU
-    core: that many decoder threads, half as many interpreter threads.
+    stdout.
     """
 
     paths: tuple[Path, ...]
-    model: Path | None = None
-    labels: Path | None = None
     output: Path | None = None
     format: str | None = None
     top_k: int = 1
@@ -38,18 +33,13 @@ class ClassifyConfig:
     resume: bool = False
     watch: bool = False
     watch_interval: float = 1.0
-    threads: int | None = None
     batch: int = 8
     quiet: bool = False
     recursive: bool = True
     exif_rotate: bool = True
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-    crop: str = "none"
     watch_settle: float = 2.0
     profile: bool = False
     overwrite: bool = False
-    resize: str | None = None
 
     def output_format(self) -> str | None:
         """csv/jsonl/json from --format, else from the output file's extension."""
@@ -94,13 +84,3 @@ class ClassifyConfig:
                              "without --watch).")
         check_pixels(self.crop, self.resize, self.std)
 
-
-def check_pixels(crop: str | None, resize: str | None, std: tuple[float, ...] | None) -> None:
-    """Raise UsageError for a --crop, --resize or --std no model can use."""
-    if crop is not None and crop not in CROP_MODES:
-        raise UsageError(f"--crop must be one of {', '.join(CROP_MODES)}, not {crop!r}.")
-    if resize is not None and resize not in RESIZE_METHODS:
-        raise UsageError(f"--resize must be one of {', '.join(RESIZE_METHODS)}, not {resize!r}.")
-    if std is not None and not all(s > 0 for s in std):
-        raise UsageError("--std must be above 0 (a negative or zero std flips or breaks every "
-                         "input value): e.g. --mean 127.5 --std 127.5.")

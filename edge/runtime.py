@@ -14,13 +14,18 @@ measured. The only trace is in the graph: XNNPACK replaces the ops it takes by D
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 
 from edge.errors import ModelLoadError
+from edge.options import interpreter_threads
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,58 @@ def find_runtime() -> Runtime:
     raise ModelLoadError(INSTALL_HINT)
 
 
+def flatbuffer_schema():
+    """The TFLite flatbuffer schema (generated Python) of the installed runtime, to re-pack a
+    model with metadata: LiteRT ships it, else a development machine's TensorFlow. Raises
+    ModelLoadError when neither is installed (tflite-runtime has none)."""
+    for module_name in ("ai_edge_litert.schema_py_generated",
+                        "tensorflow.lite.python.schema_py_generated"):
+        try:
+            return importlib.import_module(module_name)
+        except ImportError:
+            continue
+    raise ModelLoadError("writing metadata into a model needs the TFLite schema that "
+                         "ai-edge-litert ships: pip install ai-edge-litert (or TensorFlow).")
+
+
+# What the C++ runtime prints to fd 2 as a matter of course (its INFO lines, e.g. "INFO: Created
+# TensorFlow Lite XNNPACK delegate for CPU."): shown only when the `edge` logger is at INFO
+# (`edge-classify --verbose`, the handler's LOG_LEVEL=INFO). Anything else it prints, such as an
+# ERROR line, is passed on as it came.
+_ROUTINE = re.compile(r"^INFO: ")
+_FD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def runtime_log():
+    """Hold what the runtime writes to file descriptor 2 while the block runs (creating the
+    interpreter and allocating its tensors, where it announces its delegates), then write it
+    to stderr without its routine INFO lines unless the `edge` logger shows INFO."""
+    with _FD_LOCK, tempfile.TemporaryFile() as held:
+        try:
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", "replace")
+    verbose = logging.getLogger("edge").isEnabledFor(logging.INFO)
+    kept = [line for line in text.splitlines(keepends=True)
+            if verbose or not _ROUTINE.match(line)]
+    if kept:
+        try:
+            sys.stderr.write("".join(kept))
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):  # stderr closed: the descriptor itself
+            os.write(2, "".join(kept).encode())
+
+
 def runtime_version(runtime: Runtime) -> str:
     """The installed version of the runtime's package: its top module's `__version__` (the
     package metadata costs ~45 ms to search at start-up), else the metadata."""
@@ -111,17 +168,6 @@ def runtime_version(runtime: Runtime) -> str:
     return "unknown version"
 
 
-def cpu_threads() -> int:
-    """Every CPU core: the default number of decoder threads and of threads in all."""
-    return os.cpu_count() or 1
-
-
-def default_interpreter_threads(threads: int | None = None) -> int:
-    """Half of `threads` (default: every core) for the interpreter: decoding runs beside
-    inference on the other half (see edge.pipeline). The one place that split is decided."""
-    return max(1, (threads or cpu_threads()) // 2)
-
-
 def xnnpack_applied(interpreter) -> bool | None:
     """Whether XNNPACK took part of the allocated graph: its partitions are DELEGATE nodes
     (LiteRT, tflite-runtime and tensorflow.lite name them so). None when the runtime has no
@@ -139,15 +185,17 @@ def open_interpreter(model_path: str | os.PathLike, num_threads: int | None = No
     """Load `model_path` and allocate its tensors; returns (interpreter, Kernels) and logs a
     warning when XNNPACK was not applied. Errors become ModelLoadError (exit code 3).
 
-    `num_threads=None` means `default_interpreter_threads()`.
+    `num_threads=None` means `edge.options.interpreter_threads()`.
     """
     runtime = find_runtime()
     if not os.path.isfile(model_path):
         raise ModelLoadError(f"{model_path}: model file not found. Pass --model PATH to a .tflite.")
-    threads = num_threads or default_interpreter_threads()
+    threads = num_threads or interpreter_threads()
     try:
-        interpreter = runtime.interpreter_class(model_path=str(model_path), num_threads=threads)
-        interpreter.allocate_tensors()
+        with runtime_log():
+            interpreter = runtime.interpreter_class(model_path=str(model_path),
+                                                    num_threads=threads)
+            interpreter.allocate_tensors()
     except (ValueError, RuntimeError, OSError) as e:
         raise ModelLoadError(
             f"{model_path}: not a TFLite model this runtime ({runtime.name}) can load: {e}"

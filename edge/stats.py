@@ -55,14 +55,18 @@ class Accuracy:
     def unbiased(self) -> bool:
         return not self.chose
 
+    def figure(self) -> str:
+        """`97.40% (187/192, 95% CI 94.0-98.9%)`: the accuracy, its count and interval."""
+        lo, hi = self.interval
+        return (f"{100 * self.value:.2f}% ({self.correct}/{self.n}, 95% CI "
+                f"{100 * lo:.1f}-{100 * hi:.1f}%)")
+
     def text(self) -> str:
         """`97.40% (187/192, 95% CI 94.0-98.9%) on the test split, which chose nothing`."""
-        lo, hi = self.interval
         where = f" on the {self.images}" if self.images else ""
         role = ("which chose nothing" if not self.chose
                 else "which also chose the " + " and the ".join(self.chose))
-        return (f"{100 * self.value:.2f}% ({self.correct}/{self.n}, 95% CI "
-                f"{100 * lo:.1f}-{100 * hi:.1f}%){where}, {role}")
+        return f"{self.figure()}{where}, {role}"
 
     def short(self) -> str:
         """`97.40% (187/192; 94.0-98.9)`, for table cells."""

@@ -150,7 +150,7 @@ class Decision:
 
 def candidates(config: BundleConfig) -> list[Candidate]:
     """Every `<model>_parity/parity.json` under `artifacts` that checked a `variant` file."""
-    from edge.runrecord import sha256_of
+    from edge.run.runrecord import sha256_of
 
     found = []
     for path in sorted(Path(config.artifacts).glob("*_parity/parity.json")):

@@ -96,17 +96,16 @@ def describe_command(
     name: str = typer.Option(None, help="Model name in the metadata (default: file name)."),
 ) -> None:
     """Write standard TFLite Metadata (labels, normalization) into a foreign model, so it runs
-    without flags in edge-classify, MediaPipe Tasks and the TFLite Task Library."""
-    from edge.describe import format_description
-    from edge.modelspec import parse_numbers
-    from export.describe import DescribeConfig, describe
+    without flags in edge-classify, MediaPipe Tasks and the TFLite Task Library (the same as
+    `python -m edge.describe`, which needs no TensorFlow)."""
+    from edge.describe import DescribeConfig, describe, format_description
+    from edge.errors import EdgeError
 
     try:
-        config = DescribeConfig(model=model, out=out, labels=labels, name=name,
-                                mean=parse_numbers(mean, "--mean"),
-                                std=parse_numbers(std, "--std"))
+        config = DescribeConfig(out=out, name=name, **DescribeConfig.values_from(
+            {"model": model, "labels": labels, "mean": mean, "std": std}))
         rows = describe(config)
-    except (ValueError, *USER_ERRORS) as exc:
+    except (ValueError, EdgeError, *USER_ERRORS) as exc:
         raise _fail(exc) from None
     typer.echo(f"wrote {out}; edge now reads it as:")
     typer.echo(format_description(rows), nl=False)

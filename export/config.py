@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.decode import RESIZE_METHODS
+from edge.pixels.decode import RESIZE_METHODS
 from export.errors import ExportError
 
 QUANTIZATIONS = ("int8", "float16", "dynamic", "float32")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.decode import DEFAULT_RESIZE
+from edge.pixels.decode import DEFAULT_RESIZE
 from export import metadata as md
 from export.config import ExportConfig
 from export.errors import ExportError

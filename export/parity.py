@@ -178,7 +178,7 @@ def single_image_latency_ms(clf, runs: int) -> float:
 def models_to_check(config: ExportConfig) -> list[tuple[str, Path]]:
     """(variant, path) pairs: `config.tflite` alone, or each requested variant under `out`."""
     if config.tflite is not None:
-        from edge.modelinfo import read_model_info
+        from edge.modelfile.modelinfo import read_model_info
 
         if not config.tflite.is_file():
             raise ExportError(f"{config.tflite} not found: pass --tflite PATH to a .tflite file.")

@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for boto3 and its dependencies (made if missing)")
     parser.add_argument("--images", type=int, default=8)
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra handler environment, e.g. NUM_THREADS=1")
+                        help="extra handler environment, e.g. THREADS=2")
     args = parser.parse_args(argv)
     extra_env = dict(item.split("=", 1) for item in args.env)
     try:

@@ -175,7 +175,8 @@ def parse_run(spec: str) -> tuple[str, Path]:
 
 def used_xnnpack(jsonl: Path) -> bool | None:
     """Whether the run's stderr (saved beside its JSONL as .stderr) says XNNPACK was applied:
-    edge's warning says when it was not; the runtime's log line alone says it was tried."""
+    edge's warning says when it was not; the runtime's log line (edge-classify --verbose
+    shows it) alone says it was tried."""
     log = jsonl.with_suffix(".stderr")
     if not log.is_file():
         return None

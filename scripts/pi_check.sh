@@ -221,7 +221,7 @@ run_on_pi() {  # run_on_pi DEVICE: edge-classify as on that Raspberry Pi model
   mount --bind "$out/cpuinfo-$device" "$root/proc/cpuinfo"
   qemu_cpu=$cpu
   in_root pi "cd ~/pi-check && ~/pawlite-venv/bin/edge-classify images \
-    ${model:+--model model.tflite} --output $device.jsonl --format jsonl --quiet \
+    ${model:+--model model.tflite} --output $device.jsonl --format jsonl --quiet --verbose \
     2>$device.stderr" || status=$?
   qemu_cpu=""
   umount "$root/proc/cpuinfo"
@@ -235,7 +235,7 @@ $status), see $out/$device.stderr"
 run_on_host() {
   local status=0
   (cd "$out" && "$edge_classify" images ${model:+--model "$model"} --output host.jsonl \
-    --format jsonl --quiet 2>host.stderr) || status=$?
+    --format jsonl --quiet --verbose 2>host.stderr) || status=$?
   [ $status -le 1 ] || die "edge-classify failed on the host (exit $status), see $out/host.stderr"
 }
 

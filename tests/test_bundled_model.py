@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from edge.classifier import BUNDLED_MODEL, Classifier
-from edge.modelinfo import read_model_info
+from edge.modelfile.modelinfo import read_model_info
 from train.split import Split
 
 ROOT = Path(__file__).resolve().parents[1]

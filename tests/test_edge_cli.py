@@ -188,7 +188,7 @@ def test_watch_picks_up_a_new_file_and_ctrl_c_flushes(tmp_path, model):
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr  # item 8: Ctrl-C is how --watch ends, as README says
+    assert process.returncode == 130, stderr  # Ctrl-C is how --watch ends, as README says
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [Path(r["path"]).name for r in rows] == ["img 00.jpg", "new dog.jpg"]
     assert rows[1]["label"] == "dogs" and "classified 2 images" in stderr
@@ -199,7 +199,7 @@ def test_edge_imports_with_tensorflow_keras_matplotlib_blocked():
         "import sys\n"
         "for name in ('tensorflow', 'keras', 'matplotlib', 'train', 'export'):\n"
         "    sys.modules[name] = None\n"
-        "import edge, edge.cli, edge.runner\n"
+        "import edge, edge.cli, edge.run.runner\n"
         "from edge.runtime import find_runtime\n"
         "find_runtime()\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in "
@@ -214,11 +214,11 @@ def test_edge_imports_with_tensorflow_keras_matplotlib_blocked():
 
 def test_only_usage_errors_exit_2(tmp_path, monkeypatch):
     """A ValueError from inside the run is a bug, not a usage error: no 'Try --help', no 2."""
-    import edge.runner
+    import edge.run.runner
 
     def broken(config, stop=None):
         raise ValueError("internal")
 
-    monkeypatch.setattr(edge.runner, "run", broken)
+    monkeypatch.setattr(edge.run.runner, "run", broken)
     result = invoke(write_images(tmp_path / "in", 1))
     assert result.exit_code != 2 and isinstance(result.exception, ValueError)

@@ -1,4 +1,4 @@
-"""edge-classify against the hostile probe of issue 12: outputs that are inputs, sort folders
+"""edge-classify where a run could go wrong: outputs that are inputs, sort folders
 inside or around the inputs, files still being written, damaged or foreign --resume files,
 duplicate and symlinked inputs, Python warnings, JSON after kill -9."""
 
@@ -35,7 +35,7 @@ def _jsonl(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-# 1. -o naming an input photo
+# -o naming an input photo
 
 
 def test_output_naming_an_input_is_refused_and_the_input_kept(tmp_path, model):
@@ -53,7 +53,7 @@ def test_output_naming_an_input_is_refused_and_the_input_kept(tmp_path, model):
     assert notes.read_text().startswith("named on the command line")
 
 
-# 11. the output file inside an input folder is never read back
+# The output file inside an input folder is never read back
 
 
 @pytest.mark.parametrize("name", ["zz.jpg", "results.csv"])
@@ -68,7 +68,7 @@ def test_output_inside_an_input_folder_is_not_read_as_input(tmp_path, model, nam
         assert "skipped" not in result.stderr
 
 
-# 2. --sort-into and the inputs
+# --sort-into and the inputs
 
 
 def test_sort_into_created_inside_the_input_during_the_walk_is_not_read(tmp_path, model):
@@ -103,7 +103,7 @@ def test_sort_into_holding_an_input_is_refused(tmp_path, model, layout):
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
 
 
-# 3. --watch and files still being written
+# --watch and files still being written
 
 
 def test_watch_waits_for_a_file_being_written_and_retries_after_an_error(tmp_path, model):
@@ -136,7 +136,7 @@ def test_watch_waits_for_a_file_being_written_and_retries_after_an_error(tmp_pat
                     ("broken.jpg", "cats")], stderr
 
 
-# 5. --resume with a damaged line
+# --resume with a damaged line
 
 
 @pytest.mark.parametrize("fmt,damage,why", [
@@ -160,7 +160,7 @@ def test_resume_with_a_damaged_line_names_file_and_line(tmp_path, model, fmt, da
     assert out.read_text() == "".join(lines)
 
 
-# 6. --resume from another working folder
+# --resume from another working folder
 
 
 def test_resume_from_another_working_folder_matches_resolved_paths(tmp_path, model,
@@ -180,7 +180,7 @@ def test_resume_from_another_working_folder_matches_resolved_paths(tmp_path, mod
     assert resolved == {os.path.realpath(p) for p in (tmp_path / "in").iterdir()}
 
 
-# 7. --resume with another format or model
+# --resume with another format or model
 
 
 def test_resume_refuses_another_format_or_model(tmp_path, model):
@@ -205,7 +205,7 @@ def test_resume_refuses_another_format_or_model(tmp_path, model):
     assert out.read_text() == written
 
 
-# 9. the same file named twice
+# The same file named twice
 
 
 def test_a_folder_and_a_file_inside_it_give_one_row(tmp_path, model):
@@ -219,7 +219,7 @@ def test_a_folder_and_a_file_inside_it_give_one_row(tmp_path, model):
     assert len(list((tmp_path / "sorted").rglob("*.jpg"))) == 4
 
 
-# 10. symlinked folders
+# Symlinked folders
 
 
 def test_symlinked_folder_leading_outside_is_not_entered(tmp_path, model):
@@ -235,12 +235,12 @@ def test_symlinked_folder_leading_outside_is_not_entered(tmp_path, model):
     assert sorted(Path(r["path"]).name for r in csv_rows(out.read_text())) == [
         "img 00.jpg", "img 01.jpg", "sub 00.jpg"]
     assert sorted(p.name for p in outside.iterdir()) == ["keep 00.jpg", "keep 01.jpg"]
-    assert "skipped 1 symlinked folders leading outside the inputs" in result.stderr
+    assert "skipped 1 symlinked folder leading outside the inputs" in result.stderr
     named = invoke(folder / "link", "--model", model, "-q")  # named: classified, not moved
     assert len(csv_rows(named.stdout)) == 2
 
 
-# 14. warnings
+# Warnings
 
 
 def test_pillow_and_numpy_warnings_do_not_reach_stderr(tmp_path, model):
@@ -260,7 +260,7 @@ def test_pillow_and_numpy_warnings_do_not_reach_stderr(tmp_path, model):
     assert "Warning" not in result.stderr and "warn" not in result.stderr, result.stderr
 
 
-# 15. -o -
+# -o -
 
 
 def test_output_dash_writes_csv_not_the_table(tmp_path, model):
@@ -270,7 +270,7 @@ def test_output_dash_writes_csv_not_the_table(tmp_path, model):
     assert [r["label"] for r in csv_rows(result.stdout)] == ["cats", "dogs"]
 
 
-# 16. JSON after kill -9
+# JSON after kill -9
 
 
 def test_json_output_is_a_valid_array_after_kill_9(tmp_path, model):

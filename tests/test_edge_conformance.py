@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from edge.classifier import Classifier
 from edge.cli import app
-from edge.decode import to_rgb
 from edge.errors import ModelLoadError
+from edge.pixels.decode import to_rgb
 from tests import foreign_models as fm
 from tests.conftest import SHARED
 from tests.mediapipe_helpers import mediapipe_python

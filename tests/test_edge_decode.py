@@ -1,4 +1,4 @@
-"""edge.decode: the pixel pipeline shared with export's parity check."""
+"""edge.pixels.decode: the pixel pipeline shared with export's parity check."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from PIL.JpegImagePlugin import JpegImageFile
 
-from edge.decode import load_image, resize_bilinear_tf, to_rgb
 from edge.errors import ImageError
+from edge.pixels.decode import load_image, resize_bilinear_tf, to_rgb
 from tests.edge_helpers import bomb_png, hostile_folder, save, solid
 
 SIZES = [(375, 500), (37, 53), (7, 9), (160, 160), (1000, 640), (2, 3), (161, 159)]

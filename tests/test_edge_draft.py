@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from edge.classifier import BUNDLED_MODEL, Classifier
-from edge.resize import resize_bilinear_tf
+from edge.pixels.resize import resize_bilinear_tf
 from train.split import Split
 
 ROOT = Path(__file__).resolve().parents[1]

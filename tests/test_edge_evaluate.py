@@ -1,4 +1,4 @@
-"""`edge-classify --eval DIR` (issue 16, item 4): scores, report, sorting of the mistakes."""
+"""`edge-classify --eval DIR`: scores, report, sorting of the mistakes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import zipfile
 import pytest
 
 from edge.classifier import BUNDLED_MODEL
-from edge.classmatch import match_folders
 from edge.errors import UsageError
-from edge.evaluate import EvalConfig, evaluate
+from edge.evaluation.classmatch import match_folders
+from edge.evaluation.evaluate import EvalConfig, evaluate
 from tests.cli_helpers import csv_rows, invoke
 from tests.conftest import SHARED, SHARED_ZIP
 from tests.edge_helpers import build_model, save, solid
@@ -44,7 +44,8 @@ def test_known_confusion_matrix_in_the_terminal(tmp_path, model):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "folders   cats -> cat, Dogs -> dog, bird" in lines
-    assert "accuracy  72.7%  (8 of 11 images)" in lines
+    assert "accuracy  72.73% (8/11, 95% CI 43.4-90.3%)" in lines
+    assert result.stderr.rstrip().endswith(": accuracy 72.73% (8/11, 95% CI 43.4-90.3%)")
     table = lines[lines.index("true \\ predicted    cat    dog   bird"):][:4]
     assert table[1:] == ["cat                   3      1      0",
                          "dog                   0      2      1",
@@ -60,7 +61,7 @@ def test_known_confusion_matrix_in_the_terminal(tmp_path, model):
 
 def test_python_api_scores(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED, RED], "dog": [RED, GREEN]})
-    result = evaluate(EvalConfig(data, model=model, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=model, quiet=True))
     assert result.classes == ("cat", "dog")
     assert result.accuracy == pytest.approx(3 / 4)
     assert result.confusion() == (("cat", "dog"), [[2, 0], [1, 1]])
@@ -73,7 +74,7 @@ def test_python_api_scores(tmp_path, model):
 
 def test_predictions_outside_the_folders_classes(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED, BLUE], "dog": [GREEN, BLUE, BLUE]})
-    result = evaluate(EvalConfig(data, model=model, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=model, quiet=True))
     assert result.confusion() == (("cat", "dog", "(other)"), [[1, 0, 1], [0, 1, 2]])
     assert result.outside() == {"bird": 3}
     assert result.precision("cat") == 1.0 and result.recall("dog") == pytest.approx(1 / 3)
@@ -87,7 +88,7 @@ def test_unreadable_images_are_listed_not_scored(tmp_path, model):
     (data / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a JPEG")
     result = invoke("--eval", data, "--model", model)
     assert result.exit_code == 1  # as a plain run: some files could not be classified
-    assert "accuracy  100.0%  (2 of 2 images; 1 could not be read)" in result.stdout
+    assert "accuracy  100.00% (2/2, 95% CI 34.2-100.0%); 1 could not be read" in result.stdout
     assert "could not be read (1, not scored):" in result.stdout
     assert f"{data / 'dog' / 'broken.jpg'}  [not-an-image]" in result.stdout
 
@@ -113,7 +114,7 @@ def test_sort_into_inside_the_folder_is_never_read(tmp_path, model):
     for _ in range(2):  # the second run finds _review and its copies: neither a class nor input
         result = invoke("--eval", data, "--model", model, "--sort-into", review, "--mode", "move")
         assert result.exit_code == 0, result.output
-    assert "accuracy  100.0%  (8 of 8 images)" in result.stdout
+    assert "accuracy  100.00% (8/8, 95% CI 67.6-100.0%)" in result.stdout
     assert sorted(p.name for p in (review / "wrong").rglob("*.jpg")) == ["b2.jpg", "c3.jpg",
                                                                        "d2.jpg"]
     assert not (data / "cats" / "c3.jpg").exists()
@@ -178,7 +179,7 @@ def test_rows_on_stdout_move_the_report_to_stderr(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED]})
     result = invoke("--eval", data, "--model", model, "-o", "-")
     assert csv_rows(result.stdout)[0]["predicted"] == "cat"
-    assert "accuracy  100.0%" in result.stderr
+    assert "accuracy  100.00% (" in result.stderr
 
 
 @pytest.mark.parametrize("folders, labels, expected", [
@@ -210,7 +211,7 @@ def test_imagenet_model_on_a_few_classes(tmp_path):
                           ("macaw", "parrot.jpg"), ("macaw", "cat_720p.jpg")):
         (data / folder).mkdir(parents=True, exist_ok=True)
         (data / folder / image).write_bytes((FOREIGN / "images" / image).read_bytes())
-    result = evaluate(EvalConfig(data, model=IMAGENET, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=IMAGENET, quiet=True))
     assert dict(result.folders)["hot_dogs"] == "hotdog, hot dog, red hot"
     assert result.classes == ("macaw", "cheeseburger", "hotdog, hot dog, red hot")  # model order
     assert result.confusion()[1] == [[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 0]]
@@ -233,7 +234,7 @@ def test_bundled_model_on_the_validation_folder(validation_folder, tmp_path):
     parity = json.loads((BUNDLED_MODEL.parent / "parity.json").read_text())
     (variant,) = [v for v in parity["variants"] if v["variant"] == "int8"]
     expected = variant["sets"]["validation_folder"]
-    result = evaluate(EvalConfig(validation_folder, quiet=True))
+    result = evaluate(EvalConfig.of(validation_folder, quiet=True))
     assert len(result.outcomes) == 1000 and not result.failed
     assert result.accuracy == pytest.approx(expected["tflite_accuracy"])
     assert result.accuracy >= 0.96
@@ -242,6 +243,6 @@ def test_bundled_model_on_the_validation_folder(validation_folder, tmp_path):
 
 def test_uncertain_answers_are_outside_the_classes(tmp_path, model):
     data = make_folder(tmp_path / "photos", {"cat": [RED, (128, 128, 128)]})
-    result = evaluate(EvalConfig(data, model=model, threshold=0.5, quiet=True))
+    result = evaluate(EvalConfig.of(data, model=model, threshold=0.5, quiet=True))
     assert result.confusion() == (("cat", "(other)"), [[1, 1]])
     assert result.outside() == {"uncertain": 1}

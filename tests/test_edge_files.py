@@ -1,4 +1,4 @@
-"""edge.files: streamed discovery, skipped non-images, loops, and --watch polling."""
+"""edge.run.files: streamed discovery, skipped non-images, loops, and --watch polling."""
 
 import os
 import threading
@@ -7,7 +7,7 @@ import time
 import pytest
 
 from edge.errors import EdgeError
-from edge.files import FileWalker, looks_like_image, signature, watch
+from edge.run.files import FileWalker, looks_like_image, signature, watch
 from tests.edge_helpers import save, solid
 
 

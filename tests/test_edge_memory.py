@@ -1,5 +1,5 @@
 """Peak memory of edge-classify does not grow with the folder: 5,000 photos fit in what 500
-need (decoded images of every size come and go; see edge.heap)."""
+need (decoded images of every size come and go; see edge.run.heap)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_watch_memory_is_flat_over_100000_files(tmp_path):
     import threading
     import tracemalloc
 
-    from edge.files import watch
+    from edge.run.files import watch
 
     folder = tmp_path / "incoming"
     folder.mkdir()

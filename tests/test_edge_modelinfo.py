@@ -1,9 +1,9 @@
-"""edge.modelinfo: the appended zip, read with zipfile alone."""
+"""edge.modelfile.modelinfo: the appended zip, read with zipfile alone."""
 
 import pytest
 
 from edge.errors import ModelLoadError
-from edge.modelinfo import read_labels, read_model_info
+from edge.modelfile.modelinfo import read_labels, read_model_info
 from tests.edge_helpers import CLASS_NAMES, append_metadata, metadata
 
 
@@ -49,7 +49,7 @@ def test_missing_file_is_a_model_error(tmp_path):
 
 
 def test_labels_keep_their_order_and_lose_only_their_own_index():
-    from edge.modelinfo import parse_labels
+    from edge.modelfile.modelinfo import parse_labels
 
     imagenet_like = [f"class {i}" for i in range(1000)] + ["background"]
     assert parse_labels("\n".join(imagenet_like) + "\n\n") == tuple(imagenet_like)
@@ -67,7 +67,7 @@ def test_labels_keep_their_order_and_lose_only_their_own_index():
 
 
 def test_tflite_metadata_reader_survives_damaged_files(tmp_path):
-    from edge.tflite_metadata import read_tflite_metadata
+    from edge.modelfile.tflite_metadata import read_tflite_metadata
 
     cases = {"short": b"\x10\x00", "garbage": bytes(range(256)) * 4,
              "offsets": b"\xff\xff\xff\x7fTFL3" + bytes(64)}

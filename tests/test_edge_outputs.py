@@ -1,4 +1,4 @@
-"""edge.outputs: every format parses back; partial files from a killed run are repaired."""
+"""edge.run.outputs: every format parses back; partial files from a killed run are repaired."""
 
 import csv
 import io
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from edge.classifier import Result
-from edge.outputs import TableWriter, open_writer, read_output, read_rows
+from edge.run.outputs import TableWriter, open_writer, read_output, read_rows
 
 ROWS = [
     Result("a, \"quoted\".jpg", "cats", 0.75, (("cats", 0.75), ("dogs", 0.25)), (0.75, 0.25)),

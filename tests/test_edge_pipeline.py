@@ -1,11 +1,11 @@
-"""edge.pipeline: order, batching, bounded look-ahead and error passing."""
+"""edge.run.pipeline: order, batching, bounded look-ahead and error passing."""
 
 import threading
 import time
 
 import pytest
 
-from edge.pipeline import ordered_batches
+from edge.run.pipeline import ordered_batches
 
 
 def test_order_is_kept_and_errors_are_values():

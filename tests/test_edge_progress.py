@@ -1,9 +1,9 @@
-"""edge.progress: the summary lines and the terminal progress line."""
+"""edge.run.progress: the summary lines and the terminal progress line."""
 
 import io
 
 from edge.classifier import Result
-from edge.progress import Progress, Summary
+from edge.run.progress import Progress, Summary
 from edge.runtime import Kernels
 
 
@@ -24,6 +24,20 @@ def test_summary_lines_count_labels_failures_and_skips():
     assert "classified 4 images" in text and "cats 2, dogs 1, uncertain 1" in text
     assert "failed 1: truncated 1" in text and "skipped 3 non-image files" in text
     assert "7 files were already done" in text and "images/s" in text
+
+
+def test_one_of_anything_is_singular():
+    summary = Summary()
+    summary.add(Result("x", "cats", 0.9, (("cats", 0.9),)))
+    summary.skipped = summary.already_done = summary.skipped_links = summary.sorted = 1
+    summary.unreadable_folders = [(f"/f{i}", "denied") for i in range(11)]
+    summary.finish()
+    text = "\n".join(summary.lines())
+    for line in ("classified 1 image in", "skipped 1 non-image file\n", "1 file was already done",
+                 "skipped 1 symlinked folder leading", "sorted 1 file",
+                 "and 1 more unreadable folder"):
+        assert line in text + "\n", line
+    assert "1 images" not in text and "1 files" not in text and "1 folders" not in text
 
 
 def test_the_summary_names_the_kernels_on_its_own_line():

@@ -1,4 +1,4 @@
-"""edge.resize: the fast resize must give exactly the pixels of the plain arithmetic.
+"""edge.pixels.resize: the fast resize must give exactly the pixels of the plain arithmetic.
 
 `_reference` below is the straightforward port (fresh arrays, tables rebuilt every call,
 explicit clip) that the bundled model's parity report was measured with; the fast one may
@@ -12,8 +12,8 @@ import threading
 import numpy as np
 import pytest
 
-from edge.decode import resize_bilinear_tf as from_decode
-from edge.resize import resize_bilinear_tf
+from edge.pixels.decode import resize_bilinear_tf as from_decode
+from edge.pixels.resize import resize_bilinear_tf
 
 
 def _reference(pixels: np.ndarray, size: tuple[int, int], half_pixel: bool) -> np.ndarray:

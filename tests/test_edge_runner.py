@@ -1,4 +1,4 @@
-"""edge.runner.run, the Python API under edge-classify: rows, summary, refusals, --resume."""
+"""edge.run.runner.run, the Python API under edge-classify: rows, summary, refusals, --resume."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from edge.config import STDOUT, ClassifyConfig
 from edge.errors import ResumeError, UsageError
-from edge.runner import run
-from edge.runrecord import RunRecord
+from edge.run.runner import run
+from edge.run.runrecord import RunRecord
 from tests.edge_helpers import build_model, save, solid
 
 

@@ -10,9 +10,10 @@ import types
 
 import pytest
 
-from edge import runtime
+from edge import options, runtime
 from edge.classifier import BUNDLED_MODEL as BUNDLED
 from edge.errors import ModelLoadError
+from edge.options import ModelOptions
 from tests.cli_helpers import ROOT, invoke, write_images
 
 
@@ -66,17 +67,20 @@ def test_real_runtime_rejects_a_file_that_is_not_a_model(tmp_path):
 
 
 def test_the_interpreter_gets_half_the_threads(monkeypatch):
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 6)
-    assert runtime.cpu_threads() == 6
-    assert runtime.default_interpreter_threads() == 3
-    assert [runtime.default_interpreter_threads(n) for n in (1, 2, 5, 8)] == [1, 1, 2, 4]
-    monkeypatch.setattr(runtime.os, "cpu_count", lambda: None)
-    assert (runtime.cpu_threads(), runtime.default_interpreter_threads()) == (1, 1)
+    monkeypatch.setattr(options.os, "cpu_count", lambda: 6)
+    assert options.threads_in_all() == 6
+    assert options.interpreter_threads() == 3
+    assert [options.interpreter_threads(n) for n in (1, 2, 5, 8)] == [1, 1, 2, 4]
+    assert ModelOptions(threads=5).decoder_threads() == 5
+    assert ModelOptions().interpreter_threads() == 3
+    monkeypatch.setattr(options.os, "cpu_count", lambda: None)
+    assert (options.threads_in_all(), options.interpreter_threads()) == (1, 1)
 
 
 def test_the_runner_splits_threads_through_the_runtime(monkeypatch, tmp_path):
-    """--threads N: N decoders and default_interpreter_threads(N) interpreter threads."""
-    import edge.runner
+    """--threads N: N decoders and interpreter_threads(N) interpreter threads."""
+    import edge.classifier
+    import edge.run.runner
     from edge.config import ClassifyConfig
 
     seen = {}
@@ -88,10 +92,10 @@ def test_the_runner_splits_threads_through_the_runtime(monkeypatch, tmp_path):
         seen["interpreter"] = num_threads
         raise Stop
 
-    monkeypatch.setattr(edge.runner, "Classifier", fake_classifier)
+    monkeypatch.setattr(edge.classifier, "Classifier", fake_classifier)
     with pytest.raises(Stop):
-        edge.runner.run(ClassifyConfig(paths=(tmp_path,), threads=7))
-    assert seen["interpreter"] == runtime.default_interpreter_threads(7) == 3
+        edge.run.runner.run(ClassifyConfig(paths=(tmp_path,), threads=7))
+    assert seen["interpreter"] == options.interpreter_threads(7) == 3
 
 
 def _without_default_delegates(monkeypatch):
@@ -193,8 +197,36 @@ def test_info_names_the_runtime_threads_and_kernels(monkeypatch):
     assert normal.exit_code == 0, normal.output
     row = [line for line in normal.stdout.splitlines() if line.startswith("runtime")]
     assert len(row) == 1 and row[0].endswith(
-        f"{runtime.default_interpreter_threads(4)} interpreter threads, XNNPACK applied")
+        f"{options.interpreter_threads(4)} interpreter threads, XNNPACK applied")
     _without_default_delegates(monkeypatch)
     fallback = invoke("--info")
     assert fallback.exit_code == 0, fallback.output
     assert "XNNPACK NOT applied (builtin kernels)" in fallback.stdout
+
+
+def test_the_runtime_info_line_shows_only_with_verbose(tmp_path):
+    """The C++ runtime announces its delegate on file descriptor 2; edge keeps it for
+    --verbose, and passes on anything else the runtime prints."""
+    write_images(tmp_path / "in", n=1)
+    quiet = spawn_cli(tmp_path / "in")
+    verbose = spawn_cli(tmp_path / "in", "--verbose")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr
+    assert "classified 1 image in" in quiet.stderr
+    assert not any(line.startswith("INFO: ") for line in quiet.stderr.splitlines())
+    if runtime.find_runtime().name != "tensorflow":
+        assert "INFO: Created TensorFlow Lite XNNPACK delegate" in verbose.stderr
+
+
+def test_what_the_runtime_prints_besides_info_is_passed_on(capfd):
+    import os
+
+    with runtime.runtime_log():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"ERROR: something the runtime could not do\n")
+    err = capfd.readouterr().err
+    assert "ERROR: something the runtime could not do" in err and "INFO: " not in err
+
+
+def spawn_cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edge", *map(str, args), "-o", "-"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -160,12 +160,12 @@ def test_eval_output_that_cannot_be_written_fails_before_classifying(tmp_path, m
 
 def test_eval_rows_that_cannot_be_written_still_show_the_report(tmp_path, model, monkeypatch):
     write_images(tmp_path / "ev" / "cats", 1)
-    import edge.evalreport
+    import edge.evaluation.evalreport
 
     def denied(*args):
         raise PermissionError(13, "Permission denied", str(tmp_path / ".rows.csv.tmp"))
 
-    monkeypatch.setattr(edge.evalreport, "_write", denied)
+    monkeypatch.setattr(edge.evaluation.evalreport, "_write", denied)
     result = invoke("--eval", tmp_path / "ev", "--model", model, "-o", tmp_path / "rows.csv")
     assert result.exit_code == 1
     assert "accuracy" in result.stdout
@@ -339,14 +339,14 @@ def test_hdf5_weights_beside_photos_are_skipped(tmp_path, model):
     (folder / "weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
     result = invoke(folder, "--model", model, "-o", "-")
     assert result.exit_code == 0, result.output
-    assert len(csv_rows(result.stdout)) == 1 and "skipped 1 non-image files" in result.stderr
+    assert len(csv_rows(result.stdout)) == 1 and "skipped 1 non-image file" in result.stderr
 
 
 def test_heic_photos_are_named_with_how_to_read_them(tmp_path, model):
     folder = write_images(tmp_path / "photos", 1)
     (folder / "IMG_0002.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64)
     result = invoke(folder, "--model", model, "-o", "-")
-    assert "skipped 1 HEIC photos" in result.stderr and "pillow-heif" in result.stderr
+    assert "skipped 1 HEIC photo:" in result.stderr and "pillow-heif" in result.stderr
     assert "non-image" not in result.stderr
     named = invoke(folder / "IMG_0002.HEIC", "--model", model, "-o", "-")
     assert named.exit_code == 1 and "pillow-heif" in csv_rows(named.stdout)[0]["error_message"]

@@ -1,11 +1,11 @@
-"""edge.sorting: never overwrite, never escape DIR, move never loses a file."""
+"""edge.run.sorting: never overwrite, never escape DIR, move never loses a file."""
 
 import os
 
 import pytest
 
 from edge.errors import EdgeError
-from edge.sorting import Sorter, safe_component
+from edge.run.sorting import Sorter, safe_component
 
 
 def _file(path, text):

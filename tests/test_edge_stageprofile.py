@@ -6,7 +6,7 @@ import re
 import threading
 import time
 
-from edge.stageprofile import STAGES, StageProfile
+from edge.run.stageprofile import STAGES, StageProfile
 from tests.cli_helpers import csv_rows, invoke, write_images
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from edge.runrecord import sha256_of
+from edge.run.runrecord import sha256_of
 from export.bundle import BUNDLED_NAME, BundleConfig, bundle
 from export.calibration import reliability
 from export.cli import app

@@ -47,7 +47,7 @@ def test_representative_sample_is_class_balanced_and_seeded():
 @pytest.mark.parametrize("variant", QUANTIZATIONS)
 def test_each_variant_converts_to_a_raw_pixel_probability_model(tiny, variant):
     from edge.classifier import Classifier
-    from edge.modelinfo import read_model_info
+    from edge.modelfile.modelinfo import read_model_info
     from export.converter import export_models
 
     (exported,) = export_models(dataclasses.replace(tiny, quantization=variant))

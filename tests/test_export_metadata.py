@@ -25,7 +25,7 @@ def exported(tmp_path_factory):
 
 
 def test_edge_reads_class_names_and_input_spec_back(exported):
-    from edge.modelinfo import read_labels, read_model_info
+    from edge.modelfile.modelinfo import read_labels, read_model_info
     from export.loaders import sha256_file
     from train.split import Split
 
@@ -51,7 +51,7 @@ def test_edge_reads_the_metadata_without_tensorflow(exported):
         "        if name.split('.')[0] in ('tensorflow', 'keras', 'flatbuffers', 'export'):\n"
         "            raise ImportError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from edge.modelinfo import read_model_info\n"
+        "from edge.modelfile.modelinfo import read_model_info\n"
         f"info = read_model_info({str(exported[1])!r})\n"
         "print(list(info.class_names), info.height, info.width, info.quantization)\n"
     )

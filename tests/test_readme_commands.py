@@ -39,8 +39,6 @@ IMAGE_PATH = re.compile(r"(?<![\w/])((?:photos|labelled)/[\w./-]+\.(?:jpg|jpeg|p
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 ABSOLUTE = re.compile(r"(?<!\S)/\S*/([^/\s]+)")
-# The TFLite runtime's own start-up log line on stderr, not pawlite's output.
-RUNTIME_LOG = "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
 
 
 def blocks() -> list[tuple[int, set[str], list[tuple[str, list[str]]]]]:
@@ -70,7 +68,7 @@ def test_the_readme_has_runnable_blocks_and_only_known_options():
 
 def _class_names() -> list[str]:
     from edge.classifier import BUNDLED_MODEL
-    from edge.modelinfo import read_model_info
+    from edge.modelfile.modelinfo import read_model_info
 
     return list(read_model_info(BUNDLED_MODEL).class_names)
 
@@ -80,8 +78,6 @@ def _shape(lines: list[str], words: list[str]) -> list[str]:
     shaped = []
     for line in lines:
         line = ANSI.sub("", line).rstrip()
-        if line == RUNTIME_LOG:
-            continue
         line = IMAGE_PATH.sub("IMAGE", ABSOLUTE.sub(r"\1", line))
         line = NUMBER.sub("N", label.sub("L", line))
         shaped.append(" ".join(line.split()[:2]))

@@ -95,7 +95,7 @@ def test_continuation_token_round_trip_and_rejects_garbage():
 
 def test_config_from_env_defaults_and_errors():
     config = ServerlessConfig.from_env({})
-    assert config.output_prefix == "pawlite-results/" and config.model_path is None
+    assert config.output_prefix == "pawlite-results/" and config.model is None
     config = ServerlessConfig.from_env({"MAX_OBJECT_BYTES": "10", "THRESHOLD": "0.7",
                                         "LIST_PAGE_SIZE": "5000"})
     assert (config.max_object_bytes, config.threshold, config.list_page_size) == (10, 0.7, 1000)

@@ -1,4 +1,4 @@
-"""The serverless handler against the hostile probe of issue 12, on the local S3 server:
+"""The serverless handler where a deployment could go wrong, on the local S3 server:
 poisoned SQS messages, odd keys and buckets, folder markers, overlapping prefixes, threads."""
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def test_the_role_reaches_only_its_prefixes_its_queue_and_its_log_group():
 
 
 def test_notifications_cover_the_image_suffixes_the_tool_adds_to_an_existing_bucket():
-    from edge.files import image_extensions
+    from edge.run.files import image_extensions
 
     suffixes = TEMPLATE["Metadata"]["Pawlite"]["ImageSuffixes"]
     assert {s.lower() for s in suffixes} <= image_extensions()

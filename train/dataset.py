@@ -1,7 +1,7 @@
 """The training input pipeline: decode each file once with TensorFlow, then feed from memory.
 
 Pixels follow the study's `image_dataset_from_directory` (bilinear resize, no antialias) with
-JPEGs decoded by libjpeg's accurate integer DCT, the one Pillow uses, so that `edge.decode`
+JPEGs decoded by libjpeg's accurate integer DCT, the one Pillow uses, so that `edge.pixels.decode`
 can reproduce them on a device. Images are kept as uint8 (230 MB for the 3,000 images).
 """
 

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import PurePosixPath
 
-from edge.files import image_extensions
+from edge.run.files import image_extensions
 from edge.serverless.config import ServerlessConfig
 from edge.serverless.events import BatchRequest, EventError
 from edge.serverless.objectstore import ObjectError

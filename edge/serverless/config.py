@@ -2,10 +2,12 @@
 
 | Variable | Default | Meaning |
 | --- | --- | --- |
-| `MODEL_PATH` | bundled model | the .tflite model to load |
-| `LABELS_PATH` | from the model | class names, one per line (a model without a label file) |
+| `MODEL_PATH` | bundled model | the .tflite model to load (`--model`) |
+| `LABELS_PATH` | from the model | class names, one per line (`--labels`) |
 | `MEAN`, `STD` | from the model | `(pixel - MEAN) / STD`, float models that do not say |
 | `CROP` | `none` | `center`: crop to the model's aspect ratio before resizing |
+| `RESIZE` | from the model | how photos are scaled to the input (`--resize`) |
+| `THREADS` | every CPU core | as `--threads`: half of them for the interpreter |
 | `OUTPUT_PREFIX` | `pawlite-results/` | results go to `<prefix><key>.json`; never classified |
 | `OUTPUT_BUCKET` | source bucket | bucket for results and manifests |
 | `MAX_OBJECT_BYTES` | `20971520` | larger objects: `object-too-large` error, not downloaded |
@@ -13,12 +15,12 @@
 | `THRESHOLD` | unset | below this top probability (0 to 1) the label is `uncertain` |
 | `BATCH_SIZE` | `16` | objects per chunk; the time budget is checked between chunks |
 | `DOWNLOAD_WORKERS` | `8` | parallel S3 requests (result look-ups, downloads, writes) |
-| `NUM_THREADS` | half the CPU cores | interpreter threads (as `edge-classify`) |
 | `SAFETY_MARGIN_MS` | `10000` | no new chunk when less than this + 1.5 x slowest chunk remains |
 | `LIST_PAGE_SIZE` | `1000` | keys per listing request (batch requests) |
 | `LOG_LEVEL` | `INFO` | level of the `edge` loggers (one summary line per invocation at INFO) |
 
-The S3 endpoint, region and credentials come from the standard AWS variables (`AWS_REGION`,
+The model's variables are `edge.options.ModelOptions`'s, the same options as `edge-classify`'s
+flags. The S3 endpoint, region and credentials come from the standard AWS variables (`AWS_REGION`,
 `AWS_ENDPOINT_URL_S3` for an S3-compatible store, the Lambda role's credentials).
 """
 
@@ -28,7 +30,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from edge.errors import EdgeError
+from edge.errors import EdgeError, UsageError
+from edge.options import ModelOptions
 
 DEFAULT_OUTPUT_PREFIX = "pawlite-results/"
 
@@ -38,14 +41,10 @@ class ConfigError(EdgeError):
 
 
 @dataclass(frozen=True)
-class ServerlessConfig:
-    """What the handler does, independent of any one event."""
+class ServerlessConfig(ModelOptions):
+    """What the handler does, independent of any one event: the model options (keyword-only)
+    and how objects are read and written."""
 
-    model_path: str | None = None
-    labels_path: str | None = None
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-    crop: str = "none"
     output_prefix: str = DEFAULT_OUTPUT_PREFIX
     output_bucket: str | None = None
     max_object_bytes: int = 20 * 1024 * 1024
@@ -53,7 +52,6 @@ class ServerlessConfig:
     threshold: float | None = None
     batch_size: int = 16
     download_workers: int = 8
-    num_threads: int | None = None
     safety_margin_ms: int = 10_000
     list_page_size: int = 1000
     log_level: str = "INFO"
@@ -66,23 +64,12 @@ class ServerlessConfig:
         if not prefix:
             raise ConfigError("OUTPUT_PREFIX must not be empty: results would trigger the "
                               "function again. Use e.g. OUTPUT_PREFIX=pawlite-results/.")
-        from edge.decode import CROP_MODES
-        from edge.modelspec import parse_numbers
-
         try:
-            mean = parse_numbers(env.get("MEAN", "").strip() or None, "MEAN")
-            std = parse_numbers(env.get("STD", "").strip() or None, "STD")
-        except ValueError as e:
+            model_options = cls.values_from_env(env)
+        except UsageError as e:
             raise ConfigError(str(e)) from None
-        crop = env.get("CROP", "").strip() or "none"
-        if crop not in CROP_MODES:
-            raise ConfigError(f"CROP={crop!r}: use one of {', '.join(CROP_MODES)}.")
         return cls(
-            model_path=env.get("MODEL_PATH") or None,
-            labels_path=env.get("LABELS_PATH") or None,
-            mean=mean,
-            std=std,
-            crop=crop,
+            **model_options,
             output_prefix=prefix,
             output_bucket=env.get("OUTPUT_BUCKET") or None,
             max_object_bytes=_number(env, "MAX_OBJECT_BYTES", int, cls.max_object_bytes, 1),
@@ -90,7 +77,6 @@ class ServerlessConfig:
             threshold=_threshold(env),
             batch_size=_number(env, "BATCH_SIZE", int, cls.batch_size, 1),
             download_workers=_number(env, "DOWNLOAD_WORKERS", int, cls.download_workers, 1),
-            num_threads=_number(env, "NUM_THREADS", int, None, 1),
             safety_margin_ms=_number(env, "SAFETY_MARGIN_MS", int, cls.safety_margin_ms, 0),
             list_page_size=min(1000, _number(env, "LIST_PAGE_SIZE", int, cls.list_page_size, 1)),
             log_level=_log_level(env.get("LOG_LEVEL", "INFO")),

@@ -28,9 +28,9 @@ import logging
 import threading
 import time
 
-from edge.classifier import Classifier
-from edge.decode import silence_pillow_warnings
+from edge.classifier import open_classifier
 from edge.errors import EdgeError
+from edge.pixels.decode import silence_pillow_warnings
 from edge.serverless.batch import decode_token, encode_token, run_batch
 from edge.serverless.config import ServerlessConfig
 from edge.serverless.events import EventError, ParsedEvent, parse_event
@@ -103,8 +103,7 @@ def _new_worker() -> Worker:
     config = ServerlessConfig.from_env()
     # The handler is an entry point: the platform's root handler prints what we let through.
     logging.getLogger("edge").setLevel(config.log_level)
-    classifier = Classifier(config.model_path, config.labels_path, config.num_threads,
-                            mean=config.mean, std=config.std, crop=config.crop)
+    classifier = open_classifier(config)
     threshold = "none" if config.threshold is None else f"{config.threshold:g}"
     model = ModelIdentity.of(classifier.model_path, classifier.class_names,
                              f"{classifier.spec.setup()}, threshold {threshold}, "

@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from edge.classifier import Result
-from edge.runrecord import sha256_of
+from edge.run.runrecord import sha256_of
 from edge.serverless.config import ServerlessConfig
 from edge.serverless.events import ObjectRef
 from edge.serverless.objectstore import ObjectError, ObjectStore, too_large

@@ -31,7 +31,7 @@ def build_keras(weights: str | None, size: int, seed: int = 1337):
 
 def calibration_images(folder: Path, size: int, count: int = 64) -> np.ndarray:
     """Up to `count` images of `folder` (recursive, sorted) at the model size, range pinned."""
-    from edge.decode import load_image
+    from edge.pixels.decode import load_image
     from export.converter import pin_input_range
 
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))

@@ -1,4 +1,4 @@
-"""TF's bilinear resize (no antialias) in numpy, the per-image hot spot of `edge.decode`.
+"""TF's bilinear resize (no antialias) in numpy, the per-image hot spot of `edge.pixels.decode`.
 
 The arithmetic is TF's, in float32 and in TF's order (columns, then rows), so the pixels are
 bit-identical to what the model was trained and parity-checked on. Speed comes only from

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from edge.text import count
+
 STAGES = ("decode", "resize", "interpreter", "output")
 T = TypeVar("T")
 
@@ -74,7 +76,7 @@ class StageProfile:
                    + ("" if self.runtime_threads == 1 else "s"))
         notes = {"decode": "open, decode, EXIF turn, RGB", "resize": "to the model input",
                  "interpreter": threads, "output": "scores, rows, sorting"}
-        out = [f"profile: {images} images, CPU ms per image (all threads)"]
+        out = [f"profile: {count(images, 'image')}, CPU ms per image (all threads)"]
         out += [f"  {name:<12}{self.cpu[name] * per_image:8.2f}  {notes[name]}" for name in STAGES]
         other = max(0.0, process - sum(self.cpu.values()))
         out.append(f"  {'other':<12}{other * per_image:8.2f}  model load, discovery, queues")

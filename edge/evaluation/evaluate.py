@@ -2,8 +2,8 @@
 
 The images go through the same classifier, decoding threads and pixel path as a plain run, so
 the figures are what the device will do. Class folders are matched to the model's labels by
-`edge.classmatch`; images that cannot be read are counted and listed, never scored. With
---sort-into OUT, each misclassified image is placed (by `edge.sorting`'s rules) under
+`edge.evaluation.classmatch`; images that cannot be read are counted and listed, never scored. With
+--sort-into OUT, each misclassified image is placed (by `edge.run.sorting`'s rules) under
 `OUT/wrong/<true>-as-<predicted>/`, and OUT is never read as input. A --threshold answer of
 "uncertain" counts as a prediction outside the folders' classes.
 """
@@ -19,62 +19,42 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from edge.classifier import Classifier, Result
-from edge.classmatch import match_folders
+from edge.classifier import Classifier, Result, open_classifier
 from edge.config import STDOUT, ClassifyConfig
-from edge.decode import silence_pillow_warnings
 from edge.errors import UsageError
-from edge.evalreport import write_rows
-from edge.evalresult import EvalResult, Outcome
-from edge.files import FileWalker, inside
-from edge.outputguard import check_not_replacing, lock_path, locked
-from edge.progress import Progress, Summary, is_terminal
-from edge.runner import check_layout, open_classifier
-from edge.runtime import cpu_threads
-from edge.sorting import Sorter
+from edge.evaluation.classmatch import match_folders
+from edge.evaluation.evalreport import write_rows
+from edge.evaluation.evalresult import EvalResult, Outcome
+from edge.pixels.decode import silence_pillow_warnings
+from edge.run.files import FileWalker, inside
+from edge.run.outputguard import check_not_replacing, lock_path, locked
+from edge.run.progress import Progress, Summary, is_terminal
+from edge.run.runner import check_layout
+from edge.run.sorting import Sorter
 
 WRONG = "wrong"
 
 
 @dataclass(frozen=True)
-class EvalConfig:
-    """One evaluation: the folder, and the plain run's options that apply to it (their
-    meaning and checks are ClassifyConfig's)."""
+class EvalConfig(ClassifyConfig):
+    """One evaluation: a plain run's config whose one path is the folder DIR/<class>/* (the
+    options' meaning and checks are ClassifyConfig's; --resume, --watch and --top-k do not
+    apply)."""
 
-    folder: Path
-    model: Path | None = None
-    labels: Path | None = None
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-    crop: str = "none"
-    exif_rotate: bool = True
-    threshold: float | None = None
-    threads: int | None = None
-    batch: int = 8
-    sort_into: Path | None = None
-    mode: str = "copy"
-    dry_run: bool = False
-    output: Path | None = None
-    format: str | None = None
-    quiet: bool = False
-    recursive: bool = True
-    overwrite: bool = False
-    resize: str | None = None
+    @property
+    def folder(self) -> Path:
+        return self.paths[0]
 
-    def classify_config(self) -> ClassifyConfig:
-        return ClassifyConfig(
-            paths=(self.folder,), model=self.model, labels=self.labels, output=self.output,
-            format=self.format, threshold=self.threshold, sort_into=self.sort_into,
-            mode=self.mode, dry_run=self.dry_run, threads=self.threads, batch=self.batch,
-            quiet=self.quiet, recursive=self.recursive, exif_rotate=self.exif_rotate,
-            mean=self.mean, std=self.std, crop=self.crop, overwrite=self.overwrite,
-            resize=self.resize)
+    @classmethod
+    def of(cls, folder: Path, **options) -> EvalConfig:
+        return cls(paths=(Path(folder),), **options)
 
     def validate(self) -> None:
-        if not self.folder.is_dir():
-            raise UsageError(f"--eval {self.folder} is not a folder: give a folder holding one "
-                             "subfolder of images per class (DIR/cats/*, DIR/dogs/*).")
-        self.classify_config().validate()
+        if len(self.paths) != 1 or not self.folder.is_dir():
+            raise UsageError(f"--eval {self.paths[0] if self.paths else ''} is not a folder: "
+                             "give a folder holding one subfolder of images per class "
+                             "(DIR/cats/*, DIR/dogs/*).")
+        super().validate()
 
 
 def evaluate(
@@ -94,21 +74,20 @@ def evaluate(
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     stop = stop or threading.Event()
     config.validate()
-    plain = config.classify_config()
-    check_layout(plain)
+    check_layout(config)
     output = None if config.output in (None, STDOUT) else config.output
     with locked(output):
         if output is not None:
             check_not_replacing(output, False, config.overwrite, resume_possible=False)
-        return _evaluate(config, plain, classifier, stdout, stderr, stop)
+        return _evaluate(config, classifier, stdout, stderr, stop)
 
 
-def _evaluate(config: EvalConfig, plain: ClassifyConfig, classifier, stdout: TextIO,
+def _evaluate(config: EvalConfig, classifier, stdout: TextIO,
               stderr: TextIO, stop: threading.Event) -> EvalResult:
     silence_pillow_warnings()
-    threads = config.threads or cpu_threads()
+    threads = config.decoder_threads()
     if classifier is None:
-        classifier = open_classifier(plain, threads)
+        classifier = open_classifier(config, config.exif_rotate)
     labels = list(classifier.class_names)
     check_sort_into(config, labels)
     folders, stray, links = class_folders(config)
@@ -151,7 +130,7 @@ def _evaluate(config: EvalConfig, plain: ClassifyConfig, classifier, stdout: Tex
         sorted=placed, unreadable=tuple(u for w in walkers for u in w.unreadable))
     if config.output is not None:
         try:
-            write_rows(result, config.output, plain.output_format() or "csv", stdout)
+            write_rows(result, config.output, config.output_format() or "csv", stdout)
         except OSError as e:
             result = replace(result, write_error=(
                 f"cannot write the rows to {config.output}: {e.strerror or e} "

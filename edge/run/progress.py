@@ -10,6 +10,7 @@ from typing import TextIO
 
 from edge.classifier import Result
 from edge.runtime import Kernels
+from edge.text import count
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Summary:
 
     def lines(self) -> list[str]:
         labels = ", ".join(f"{name} {n}" for name, n in sorted(self.labels.items()))
-        lines = [f"classified {self.classified} images in {self.elapsed:.1f} s "
+        lines = [f"classified {count(self.classified, 'image')} in {self.elapsed:.1f} s "
                  f"({self.images_per_second:.1f} images/s)" + (f": {labels}" if labels else "")]
         if self.kernels is not None:
             lines.append(f"model run by {self.kernels.describe()}")
@@ -67,22 +68,25 @@ class Summary:
                          "classified; fix its permissions and run again"
                          + (" with --resume" if self.output else ""))
         if len(self.unreadable_folders) > 10:
-            lines.append(f"... and {len(self.unreadable_folders) - 10} more unreadable folders")
+            more = len(self.unreadable_folders) - 10
+            lines.append(f"... and {count(more, 'more unreadable folder')}")
         for kind, n in sorted(self.unsupported.items()):
-            lines.append(f"skipped {n} {kind} photos: Pillow cannot read {kind} on this "
+            lines.append(f"skipped {count(n, kind + ' photo')}: Pillow cannot read {kind} on this "
                          "installation; install its plugin (pip install pillow-heif) and run "
                          "again, or convert them to JPEG")
         if self.skipped:
-            lines.append(f"skipped {self.skipped} non-image files")
+            lines.append(f"skipped {count(self.skipped, 'non-image file')}")
         if self.skipped_links:
-            lines.append(f"skipped {self.skipped_links} symlinked folders leading outside the "
+            lines.append(f"skipped {count(self.skipped_links, 'symlinked folder')} leading "
+                         "outside the "
                          "inputs (name a folder on the command line to classify it)")
         if self.already_done:
-            lines.append(f"resumed: {self.already_done} files were already done")
+            lines.append(f"resumed: {count(self.already_done, 'file')} "
+                         + ("was" if self.already_done == 1 else "were") + " already done")
         if self.sorted:
-            lines.append(f"sorted {self.sorted} files")
+            lines.append(f"sorted {count(self.sorted, 'file')}")
         if self.interrupted and self.watching:
-            lines.append(f"stopped watching after classifying {self.classified} images"
+            lines.append(f"stopped watching after classifying {count(self.classified, 'image')}"
                          + (f": run again with --resume -o {self.output} to continue where "
                             "this left off" if self.output else ""))
         elif self.interrupted:

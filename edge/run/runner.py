@@ -16,18 +16,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from edge.classifier import BUNDLED_MODEL, UNCERTAIN, Classifier
+from edge.classifier import BUNDLED_MODEL, UNCERTAIN, Classifier, open_classifier
 from edge.config import STDOUT, ClassifyConfig
-from edge.decode import silence_pillow_warnings
 from edge.errors import EdgeError, ResumeError, UsageError
-from edge.files import FileWalker, inside, looks_like_image, signature, watch
-from edge.outputguard import check_not_read, check_not_replacing, lock_path, locked
-from edge.outputs import open_writer, read_output, row_key
-from edge.progress import Progress, Summary, is_terminal
-from edge.runrecord import RunRecord, sha256_of
-from edge.runtime import cpu_threads, default_interpreter_threads
-from edge.sorting import Sorter
-from edge.stageprofile import StageProfile
+from edge.pixels.decode import silence_pillow_warnings
+from edge.run.files import FileWalker, inside, looks_like_image, signature, watch
+from edge.run.outputguard import check_not_read, check_not_replacing, lock_path, locked
+from edge.run.outputs import open_writer, read_output, row_key
+from edge.run.progress import Progress, Summary, is_terminal
+from edge.run.runrecord import RunRecord, sha256_of
+from edge.run.sorting import Sorter
+from edge.run.stageprofile import StageProfile
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +59,8 @@ def _run(config: ClassifyConfig, stdout: TextIO, stderr: TextIO,
          stop: threading.Event) -> Summary:
     silence_pillow_warnings()
     profile = StageProfile() if config.profile else None
-    threads = config.threads or cpu_threads()
-    classifier = open_classifier(config, threads)
+    threads = config.decoder_threads()
+    classifier = open_classifier(config, config.exif_rotate)
     fmt = config.output_format()
     if fmt is None and (config.output == STDOUT or (config.output is None
                                                     and not is_terminal(stdout))):
@@ -112,13 +111,6 @@ def _run(config: ClassifyConfig, stdout: TextIO, stderr: TextIO,
         profile.add_runtime_threads()
         stderr.write("\n".join(profile.lines(summary.done)) + "\n")
     return summary
-
-
-def open_classifier(config: ClassifyConfig, threads: int) -> Classifier:
-    """The config's model as a run feeds it, its interpreter given its share of `threads`."""
-    return Classifier(config.model, config.labels, default_interpreter_threads(threads),
-                      resize=config.resize, exif_rotate=config.exif_rotate, mean=config.mean,
-                      std=config.std, crop=config.crop)
 
 
 def check_layout(config: ClassifyConfig) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from edge.stats import Accuracy
+
 OTHER = "(other)"
 
 
@@ -66,6 +68,13 @@ class EvalResult:
     def accuracy(self) -> float | None:
         scored = self.scored
         return sum(o.correct for o in scored) / len(scored) if scored else None
+
+    def evidence(self) -> Accuracy | None:
+        """The accuracy with its count and Wilson 95% interval (None: nothing was scored)."""
+        scored = self.scored
+        if not scored:
+            return None
+        return Accuracy(sum(o.correct for o in scored), len(scored), "evaluated folder")
 
     def counts(self) -> Counter:
         """(true, predicted) -> images; predictions outside `classes` keep their label."""

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TextIO
 
 from edge.config import STDOUT
-from edge.evalresult import OTHER, EvalResult, Outcome
+from edge.evaluation.evalresult import OTHER, EvalResult, Outcome
+from edge.text import count
 
 COLUMNS = ("path", "true", "predicted", "confidence", "correct", "error_kind", "error_message",
            "placed")
@@ -22,11 +23,9 @@ def format_report(result: EvalResult) -> str:
     lines = [f"model     {result.model_name}",
              "folders   " + ", ".join(name if name == label else f"{name} -> {label}"
                                       for name, label in result.folders)]
-    scored = result.scored
-    correct = sum(o.correct for o in scored)
-    accuracy = result.accuracy
-    lines.append(f"accuracy  {_percent(accuracy)}  ({correct} of {len(scored)} images"
-                 + (f"; {len(result.failed)} could not be read)" if result.failed else ")"))
+    evidence = result.evidence()
+    lines.append(f"accuracy  {evidence.figure() if evidence else '- (no image scored)'}"
+                 + (f"; {len(result.failed)} could not be read" if result.failed else ""))
     lines += ["", *_per_class(result), "", *_matrix(result)]
     outside = result.outside()
     if outside:
@@ -44,12 +43,12 @@ def format_report(result: EvalResult) -> str:
         lines += [f"  {o.path}  [{o.error_kind}] {o.error_message}" for o in result.failed]
     notes = []
     if result.stray:
-        notes.append(f"not evaluated: {_count(result.stray, 'file')} beside the class folders "
+        notes.append(f"not evaluated: {count(result.stray, 'file')} beside the class folders "
                      "(only DIR/<class>/* is)")
     if result.skipped:
-        notes.append(f"skipped {_count(result.skipped, 'non-image file')}")
+        notes.append(f"skipped {count(result.skipped, 'non-image file')}")
     if result.skipped_links:
-        notes.append(f"skipped {_count(result.skipped_links, 'symlinked folder')} leading "
+        notes.append(f"skipped {count(result.skipped_links, 'symlinked folder')} leading "
                      "outside the evaluated folder")
     for folder, why in result.unreadable:
         notes.append(f"could not read the folder {folder} ({why}): its images are not in "
@@ -92,10 +91,6 @@ def _wrong_line(outcome: Outcome, width: int) -> str:
     pair = f"{outcome.true} as {outcome.predicted}"
     line = f"  {pair:<{width}}  {outcome.confidence:.2f}  {outcome.path}"
     return line + (f"  -> {outcome.placed}" if outcome.placed else "")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _percent(value: float | None) -> str:

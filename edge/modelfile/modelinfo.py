@@ -12,8 +12,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-from edge.decode import DEFAULT_RESIZE
 from edge.errors import ModelLoadError
+from edge.pixels.decode import DEFAULT_RESIZE
 
 FORMAT_PREFIX = "pawlite-model/"
 OUTPUT_KINDS = ("probabilities", "logits")

@@ -20,26 +20,25 @@ different places. The rules, in order of precedence (docs/own-model.md):
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from edge.config import RESIZE_METHODS, check_pixels
-from edge.decode import FOREIGN_RESIZE
 from edge.errors import ModelLoadError, UsageError
-from edge.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
-from edge.tflite_metadata import TfliteMetadata, read_tflite_metadata
+from edge.modelfile.modelinfo import ModelInfo, parse_labels, read_member, read_model_info
+from edge.modelfile.tflite_metadata import TfliteMetadata, read_tflite_metadata
+from edge.options import RESIZE_METHODS, check_pixels, parse_numbers
+from edge.pixels.decode import FOREIGN_RESIZE
 
 PROBABILITY_OPS = ("SOFTMAX", "LOGISTIC")
 NORMALIZATION_HINT = (
     "Pass --mean and --std (input = (pixel - mean) / std, one value or one per channel): "
     "--mean 127.5 --std 127.5 for inputs in [-1, 1] (Teachable Machine's model_unquant.tflite, "
     "MobileNet, EfficientNet-Lite), --mean 0 --std 255 for [0, 1], --mean 0 --std 1 for raw "
-    "0..255 pixels. `python -m export describe` can write them into the model once."
+    "0..255 pixels. `python -m edge.describe MODEL --mean M --std S -o OUT` writes them "
+    "into the model once."
 )
 
 
@@ -222,27 +221,6 @@ def pick_output(path: str | os.PathLike, outputs: list[dict]) -> dict:
             f"{not_classifier[:-1]}; or, with several outputs, exactly one ending in SOFTMAX "
             "or LOGISTIC to read the class scores from.")
     return scores[0]
-
-
-def parse_numbers(value: float | str | Sequence[float] | None, option: str):
-    """One or three finite numbers from the API (float or sequence) or the CLI ("127.5" or
-    "123.7,116.3,103.5"); None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
-    elif isinstance(value, (int, float)):
-        parts = [value]
-    else:
-        parts = list(value)
-    try:
-        numbers = tuple(float(p) for p in parts)
-    except (TypeError, ValueError):
-        raise UsageError(f"{option} takes one number or three (one per channel), "
-                         f"not {value!r}.") from None
-    if len(numbers) not in (1, 3) or not all(math.isfinite(n) for n in numbers):
-        raise UsageError(f"{option} takes one number or three (one per channel), not {value!r}.")
-    return numbers
 
 
 def _normalization(path, dtype, info, meta, mean, std):

@@ -13,7 +13,7 @@ import mmap
 import os
 from dataclasses import dataclass
 
-from edge.flatbuf import FlatbufferError, Table
+from edge.modelfile.flatbuf import FlatbufferError, Table
 
 METADATA_NAME = "TFLITE_METADATA"
 MODEL_IDENTIFIER = b"TFL3"

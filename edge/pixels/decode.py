@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from edge.config import CROP_MODES, RESIZE_METHODS
 from edge.errors import (
     CorruptImageError,
     EmptyFileError,
@@ -34,11 +33,12 @@ from edge.errors import (
     TruncatedImageError,
     UnreadableFileError,
 )
-from edge.files import register_optional_plugins, unsupported_photo
-from edge.resize import resize_bilinear_tf
+from edge.options import CROP_MODES, RESIZE_METHODS
+from edge.pixels.resize import resize_bilinear_tf
+from edge.run.files import register_optional_plugins, unsupported_photo
 
 if TYPE_CHECKING:
-    from edge.stageprofile import StageProfile
+    from edge.run.stageprofile import StageProfile
 
 # tf-bilinear: TF's half-pixel bilinear, what pawlite models are trained on.
 # asymmetric-bilinear: output pixel x samples input x * in/out (no half-pixel shift), what

@@ -19,7 +19,7 @@ from typing import TextIO
 from edge.classifier import Result
 from edge.config import STDOUT
 from edge.errors import ResumeError
-from edge.files import file_key
+from edge.run.files import file_key
 
 # File names on Linux may hold bytes that are not UTF-8: written back byte for byte, so that
 # --resume recognises them.

@@ -1,0 +1,2 @@
+"""edge-classify --eval: a labelled folder scored (class folders matched to labels, the
+outcomes, the report)."""

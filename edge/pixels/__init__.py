@@ -1,0 +1,1 @@
+"""Pixels: a photo file to the model's input array (decoding, EXIF, crop, the resize methods)."""
