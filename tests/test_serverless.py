@@ -274,3 +274,11 @@ def test_access_denied_is_an_error_result(s3, server, monkeypatch):
     assert (summary["classified"], summary["errors"]) == (1, 1)
     denied = result(s3, "secret/red.jpg")
     assert denied["error_kind"] == "access-denied" and "permissions" in denied["error_message"]
+
+
+def test_the_old_thread_variable_is_named_not_ignored():
+    from edge.serverless.config import ConfigError, ServerlessConfig
+
+    with pytest.raises(ConfigError, match="NUM_THREADS='2' is not read: the thread count is "
+                                          "THREADS"):
+        ServerlessConfig.from_env({"NUM_THREADS": "2"})

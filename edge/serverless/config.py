@@ -60,6 +60,10 @@ class ServerlessConfig(ModelOptions):
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerlessConfig:
         """Build the config from `env` (default `os.environ`); bad values raise ConfigError."""
         env = os.environ if env is None else env
+        if "NUM_THREADS" in env:
+            raise ConfigError(f"NUM_THREADS={env['NUM_THREADS']!r} is not read: the thread count "
+                              "is THREADS, as edge-classify's --threads (THREADS=4 runs 4 "
+                              "decoders and gives the interpreter 2). Rename the variable.")
         prefix = env.get("OUTPUT_PREFIX", DEFAULT_OUTPUT_PREFIX)
         if not prefix:
             raise ConfigError("OUTPUT_PREFIX must not be empty: results would trigger the "
