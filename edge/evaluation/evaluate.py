@@ -27,7 +27,7 @@ from edge.evaluation.evalreport import write_rows
 from edge.evaluation.evalresult import EvalResult, Outcome
 from edge.pixels.decode import silence_pillow_warnings
 from edge.run.files import FileWalker, inside
-from edge.run.outputguard import check_not_replacing, lock_path, locked
+from edge.run.outputguard import claimed, lock_path
 from edge.run.progress import Progress, Summary, is_terminal
 from edge.run.runner import check_layout
 from edge.run.sorting import Sorter
@@ -76,9 +76,7 @@ def evaluate(
     config.validate()
     check_layout(config)
     output = None if config.output in (None, STDOUT) else config.output
-    with locked(output):
-        if output is not None:
-            check_not_replacing(output, False, config.overwrite, resume_possible=False)
+    with claimed(output, False, config.overwrite, resume_possible=False):
         return _evaluate(config, classifier, stdout, stderr, stop)
 
 

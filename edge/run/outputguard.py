@@ -77,3 +77,14 @@ def locked(output: Path | None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+@contextmanager
+def claimed(output: Path | None, resume: bool, overwrite: bool,
+            resume_possible: bool = True) -> Iterator[None]:
+    """The output locked for this run and checked not to replace an earlier run's rows
+    (`check_not_replacing`); None (stdout) needs neither."""
+    with locked(output):
+        if output is not None:
+            check_not_replacing(output, resume, overwrite, resume_possible)
+        yield

@@ -21,7 +21,7 @@ from edge.config import STDOUT, ClassifyConfig
 from edge.errors import EdgeError, ResumeError, UsageError
 from edge.pixels.decode import silence_pillow_warnings
 from edge.run.files import FileWalker, inside, looks_like_image, signature, watch
-from edge.run.outputguard import check_not_read, check_not_replacing, lock_path, locked
+from edge.run.outputguard import check_not_read, claimed, lock_path
 from edge.run.outputs import open_writer, read_output, row_key
 from edge.run.progress import Progress, Summary, is_terminal
 from edge.run.runrecord import RunRecord, sha256_of
@@ -49,9 +49,7 @@ def run(
     config.validate()
     check_layout(config)
     output = None if config.output in (None, STDOUT) else config.output
-    with locked(output):
-        if output is not None:
-            check_not_replacing(output, config.resume, config.overwrite)
+    with claimed(output, config.resume, config.overwrite):
         return _run(config, stdout, stderr, stop)
 
 
