@@ -64,33 +64,23 @@ def _add_command(config: TrainConfig) -> str:
 
 def add_model5(config: TrainConfig, echo: Callable[[str], None] = print) -> dict:
     """Train model5 on the run in `config.out`; returns the updated metrics."""
-    from train.feature_head import FOLDS
+    from train.dataset import load_arrays
     from train.machine import machine_info
     from train.models import resolve_base_weights
     from train.report import summary_table, write_metrics, write_report
-    from train.study import RunContext, decode_splits, pair_with_model4, train_beyond
-    from train.training import CollapseWatch
+    from train.study import train_beyond
 
     out = Path(config.out)
     metrics = check_run(out)
     split = load_run_split(config, out)
-    if "train" not in split.folds:
-        split = split.with_train_folds(FOLDS)
-        split.save(out / "split.json")
-        echo(f"{out / 'split.json'}: added {FOLDS} cross-validation folds of the training "
-             "images, drawn with the split seed")
     config = dataclasses.replace(config, image_size=tuple(split.image_size),
                                  batch_size=split.batch_size)
     weights = resolve_base_weights(config.base_weights)
     echo(f"adding model5 to the run in {out}")
     start = time.perf_counter()
     echo("decoding images (once) ...")
-    arrays, datasets = decode_splits(config, split)
-    ctx = RunContext(config, arrays, datasets, len(arrays["test"][1]) > 0,
-                     len(split.class_names), CollapseWatch(0.0, 0.0, arrays["train"][0][:0]),
-                     out, echo)
-    entry = train_beyond(split, arrays, weights.path, ctx)
-    entry["paired"] = pair_with_model4(out, arrays)
+    arrays = {name: load_arrays(split, name, config.image_size) for name in SPLIT_NAMES}
+    entry = train_beyond(split, arrays, weights.path, out, echo)
     entry["added"] = {"command": _add_command(config), "run": config.to_json(),
                       "base_weights": weights.to_json(),
                       "seconds": round(time.perf_counter() - start, 3), **machine_info()}

@@ -176,12 +176,15 @@ def pooled_features(model, images: np.ndarray, batch_size: int = 64) -> np.ndarr
     return extractor.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
 
 
-def train_model5(arrays: dict, folds, num_classes: int, image_size: tuple[int, int],
-                 weights: Path, out: Path, echo: Callable[[str], None] = print) -> dict:
-    """Fit model5 on `arrays["train"]`, save `model5.keras`, return its metrics entry.
+def train_model5(arrays: dict, folds, num_classes: int, weights: Path, out: Path,
+                 echo: Callable[[str], None] = print) -> tuple[dict, dict[str, list[bool]]]:
+    """Fit model5 on `arrays["train"]`, save `model5.keras`; return its metrics entry and,
+    per evaluated split, which images it got right (for paired comparisons).
 
-    `arrays` maps split names to (uint8 images, labels) as `train.dataset.load_arrays` gives.
+    `arrays` maps split names to (uint8 images, labels) as `train.dataset.load_arrays` gives;
+    the model's input size is theirs.
     """
+    image_size = tuple(arrays["train"][0].shape[1:3])
     start = time.perf_counter()
     model = build_model5(image_size, weights, num_classes)
     images, labels = arrays["train"]
@@ -204,12 +207,14 @@ def train_model5(arrays: dict, folds, num_classes: int, image_size: tuple[int, i
     results = {"train_accuracy": train_right / len(labels)}
     evidence = {"cross_validation": cv.accuracy[cv.chosen].to_json()}
     names = {"validation": "validation split", "test": "test split"}
+    right_per_image = {}
     for split in ("validation", "test"):
         x, y = arrays.get(split, (None, ()))
         if x is None or not len(y):
             results[split] = None
             continue
         predicted = model.predict(x.astype(np.float32), batch_size=64, verbose=0).argmax(axis=1)
+        right_per_image[split] = (predicted == y).tolist()
         right = int((predicted == y).sum())
         results[split] = right / len(y)
         evidence[split] = Accuracy(right, len(y), names[split]).to_json()
@@ -217,7 +222,7 @@ def train_model5(arrays: dict, folds, num_classes: int, image_size: tuple[int, i
     from train.models import param_counts
     from train.report import overfitting_verdict
 
-    return {
+    entry = {
         "architecture": ARCHITECTURE,
         "part_of_study": False,
         "recipe": {"pooling": "global average", "head": "linear softmax (Dense)",
@@ -245,6 +250,7 @@ def train_model5(arrays: dict, folds, num_classes: int, image_size: tuple[int, i
         "wall_seconds": round(time.perf_counter() - start, 3),
         "files": {"model": "model5.keras"},
     }
+    return entry, right_per_image
 
 
 ARCHITECTURE = ("preprocess, frozen MobileNetV2, GlobalAveragePool, Dense(classes): a linear "

@@ -230,13 +230,13 @@ def evidence(record: dict, ctx: RunContext) -> dict:
     A study model runs a fixed number of epochs, so neither split chose anything about how it
     was made; the validation split does choose the study's best model (report.best_model).
     """
-    from edge.stats import Accuracy
+    from train.report_beyond import evidence as accuracy_of
 
     out = {}
-    for split, key in (("validation", "final_val_accuracy"), ("test", "test_accuracy")):
-        n = len(ctx.arrays[split][1])
-        if record.get(key) is not None and n:
-            out[split] = Accuracy(round(record[key] * n), n, f"{split} split").to_json()
+    for split in ("validation", "test"):
+        accuracy = accuracy_of(record, split, len(ctx.arrays[split][1]))
+        if accuracy is not None:
+            out[split] = accuracy.to_json()
     return out
 
 
@@ -266,45 +266,49 @@ def plot_all(models: dict, out: Path, baseline: float | None) -> None:
     plot_comparison(histories, out / "comparison.png", baseline, {})
 
 
-def train_beyond(split: Split, arrays: dict, weights_path, ctx: RunContext) -> dict:
-    """model5, beyond the study (`train.feature_head`), on the split's stored folds; a split
-    without folds gets them drawn and saved in the run's split.json, so that the folds that
-    chose model5's penalty are on record beside it."""
+def train_beyond(split: Split, arrays: dict, weights_path, out: Path,
+                 echo: Callable[[str], None]) -> dict:
+    """model5, beyond the study (`train.feature_head`), on the split's stored folds, paired
+    with the run's model4 when there is one. A split without folds gets them drawn and saved
+    in the run's split.json, so that the folds that chose model5's penalty are on record."""
     from train.feature_head import FOLDS, train_model5
 
     if "train" not in split.folds:
         split = split.with_train_folds(FOLDS)
-        split.save(ctx.out / "split.json")
-    return train_model5(arrays, split.folds["train"], ctx.num_classes, ctx.config.image_size,
-                        weights_path, ctx.out, ctx.echo)
+        split.save(out / "split.json")
+        echo(f"{out / 'split.json'}: added {FOLDS} cross-validation folds of the training "
+             "images, drawn with the split seed")
+    entry, right = train_model5(arrays, split.folds["train"], len(split.class_names),
+                                weights_path, out, echo)
+    entry["paired"] = pair_with_model4(out, arrays, right)
+    return entry
 
 
-def pair_with_model4(out: Path, arrays: dict) -> dict:
+def pair_with_model4(out: Path, arrays: dict, model5_right: dict[str, list[bool]]) -> dict:
     """model5 against model4, image by image, on each split that chose nothing for either.
 
     Neither model's making looked at the validation or test images (model4 runs fixed epochs,
     model5 chose its penalty inside the training images), so both splits may back the claim.
-    Empty when the run has no model4.keras.
+    `model5_right` is model5's per-image verdicts per split. Empty when the run has no
+    model4.keras.
     """
     import keras
     import numpy as np
 
     from edge.stats import paired
 
-    if not (out / "model4.keras").is_file() or not (out / "model5.keras").is_file():
+    if not (out / "model4.keras").is_file():
         return {}
-    right = {}
-    for name in ("model4", "model5"):
-        model = keras.models.load_model(out / f"{name}.keras")
-        for split in ("validation", "test"):
-            x, y = arrays[split]
-            if len(y):
-                predicted = model.predict(x.astype(np.float32), batch_size=64, verbose=0)
-                right[(name, split)] = (predicted.argmax(axis=1) == y).tolist()
-        keras.backend.clear_session()
-    return {split: paired("model5", right[("model5", split)], "model4",
-                          right[("model4", split)], f"{split} split").to_json()
-            for split in ("validation", "test") if ("model5", split) in right}
+    model4 = keras.models.load_model(out / "model4.keras")
+    comparisons = {}
+    for split, right5 in model5_right.items():
+        x, y = arrays[split]
+        predicted = model4.predict(x.astype(np.float32), batch_size=64, verbose=0)
+        right4 = (predicted.argmax(axis=1) == y).tolist()
+        comparisons[split] = paired("model5", right5, "model4", right4,
+                                    f"{split} split").to_json()
+    keras.backend.clear_session()
+    return comparisons
 
 
 def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = print) -> dict:
@@ -345,8 +349,7 @@ def run_study(config: TrainConfig, split: Split, echo: Callable[[str], None] = p
     models = {}
     for number in sorted(config.models):
         if number == 5:
-            models["model5"] = train_beyond(split, arrays, weights.path, ctx)
-            models["model5"]["paired"] = pair_with_model4(out, arrays)
+            models["model5"] = train_beyond(split, arrays, weights.path, out, echo)
             continue
         weights_path = weights.path if number == 4 else None
         models[f"model{number}"] = train_model(number, weights_path, ctx)
